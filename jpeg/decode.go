@@ -4,6 +4,11 @@ package jpeg
 #cgo LDFLAGS: -lturbojpeg
 #include <stdio.h>
 #include <turbojpeg.h>
+#include <jconfig.h>
+
+#define JR_STR2(x) #x
+#define JR_STR(x) JR_STR2(x)
+static const char *jr_version(void) { return JR_STR(LIBJPEG_TURBO_VERSION); }
 
 // jr_decompress decodes buf into dst (w*h*tjPixelSize[pf] bytes) with TurboJPEG's defaults: the
 // ISLOW IDCT and fancy upsampling, exactly as djpeg. On failure it returns -1, stores the TurboJPEG
@@ -130,6 +135,9 @@ func DecodeParsed(data []byte, info *Info, opt DecodeOptions) (*Decoded, error) 
 	}
 	return out, nil
 }
+
+// LibraryVersion is the version of libjpeg-turbo this package was compiled against.
+func LibraryVersion() string { return C.GoString(C.jr_version()) }
 
 // libjpegError classifies a libjpeg message (jerror.h) into a Kind.
 func libjpegError(msg string, warning bool) error {

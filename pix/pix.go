@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math"
 )
 
 // Image is an 8-bit image stored row-major with interleaved channels: the sample of channel c at
@@ -32,6 +33,8 @@ func (m Image) Validate() error {
 		return fmt.Errorf("pix: negative size %dx%d", m.W, m.H)
 	case m.C != 1 && m.C != 3:
 		return fmt.Errorf("pix: %d channels, want 1 or 3", m.C)
+	case m.W > 0 && m.H > math.MaxInt/m.W/3:
+		return fmt.Errorf("pix: size %dx%d overflows", m.W, m.H)
 	case len(m.Pix) != m.W*m.H*m.C:
 		return fmt.Errorf("pix: buffer holds %d bytes, %dx%dx%d needs %d", len(m.Pix), m.W, m.H, m.C, m.W*m.H*m.C)
 	}
@@ -76,36 +79,73 @@ func (m Image) Std() image.Image {
 	return n
 }
 
-// FromStd converts a standard library image: gray images (image.Gray, and YCbCr/Gray16 treated
-// through their color model) become one channel, everything else three channels of
-// non-premultiplied RGB with alpha dropped.
+// FromStd converts a Go image to an Image. Gray and Gray16 images (and
+// any image whose color model is gray) become 1-channel images, everything
+// else (RGBA, NRGBA, YCbCr, paletted, ...) becomes RGB. Alpha is dropped:
+// the RGB values are the non-premultiplied colors, as Pillow's
+// convert("RGB") and OpenCV's imread give them. 16-bit samples are reduced
+// to their high byte. The result always has the bounds' size and starts at
+// its minimum point; an empty image gives a 0×0 Image, which is invalid.
 func FromStd(src image.Image) Image {
 	b := src.Bounds()
 	w, h := b.Dx(), b.Dy()
+	if w <= 0 || h <= 0 {
+		return Image{C: 3}
+	}
 	switch s := src.(type) {
 	case *image.Gray:
 		out := New(w, h, 1)
 		for y := 0; y < h; y++ {
-			o := s.PixOffset(b.Min.X, b.Min.Y+y)
-			copy(out.Pix[y*w:(y+1)*w], s.Pix[o:o+w])
+			i := s.PixOffset(b.Min.X, b.Min.Y+y)
+			copy(out.Pix[y*w:(y+1)*w], s.Pix[i:i+w])
 		}
 		return out
 	case *image.NRGBA:
 		out := New(w, h, 3)
 		for y := 0; y < h; y++ {
-			row := s.Pix[s.PixOffset(b.Min.X, b.Min.Y+y):]
+			i := s.PixOffset(b.Min.X, b.Min.Y+y)
+			row := s.Pix[i : i+4*w]
+			o := out.Pix[3*w*y : 3*w*(y+1)]
 			for x := 0; x < w; x++ {
-				o := (y*w + x) * 3
-				out.Pix[o], out.Pix[o+1], out.Pix[o+2] = row[4*x], row[4*x+1], row[4*x+2]
+				o[3*x], o[3*x+1], o[3*x+2] = row[4*x], row[4*x+1], row[4*x+2]
+			}
+		}
+		return out
+	case *image.RGBA:
+		out := New(w, h, 3)
+		for y := 0; y < h; y++ {
+			i := s.PixOffset(b.Min.X, b.Min.Y+y)
+			row := s.Pix[i : i+4*w]
+			o := out.Pix[3*w*y : 3*w*(y+1)]
+			for x := 0; x < w; x++ {
+				p := row[4*x : 4*x+4 : 4*x+4]
+				if p[3] == 0xff {
+					o[3*x], o[3*x+1], o[3*x+2] = p[0], p[1], p[2]
+					continue
+				}
+				c := color.NRGBAModel.Convert(color.RGBA{p[0], p[1], p[2], p[3]}).(color.NRGBA)
+				o[3*x], o[3*x+1], o[3*x+2] = c.R, c.G, c.B
+			}
+		}
+		return out
+	case *image.YCbCr:
+		out := New(w, h, 3)
+		for y := 0; y < h; y++ {
+			o := out.Pix[3*w*y : 3*w*(y+1)]
+			for x := 0; x < w; x++ {
+				px, py := b.Min.X+x, b.Min.Y+y
+				yi, ci := s.YOffset(px, py), s.COffset(px, py)
+				o[3*x], o[3*x+1], o[3*x+2] = color.YCbCrToRGB(s.Y[yi], s.Cb[ci], s.Cr[ci])
 			}
 		}
 		return out
 	}
-	if src.ColorModel() == color.GrayModel || src.ColorModel() == color.Gray16Model {
+	if m := src.ColorModel(); m == color.GrayModel || m == color.Gray16Model {
 		out := New(w, h, 1)
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
-				out.Pix[y*w+x] = color.GrayModel.Convert(src.At(b.Min.X+x, b.Min.Y+y)).(color.Gray).Y
+				g := color.Gray16Model.Convert(src.At(b.Min.X+x, b.Min.Y+y)).(color.Gray16)
+				out.Pix[y*w+x] = uint8(g.Y >> 8)
 			}
 		}
 		return out
@@ -113,9 +153,9 @@ func FromStd(src image.Image) Image {
 	out := New(w, h, 3)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			c := color.NRGBAModel.Convert(src.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
-			o := (y*w + x) * 3
-			out.Pix[o], out.Pix[o+1], out.Pix[o+2] = c.R, c.G, c.B
+			c := color.NRGBA64Model.Convert(src.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
+			i := 3 * (y*w + x)
+			out.Pix[i], out.Pix[i+1], out.Pix[i+2] = uint8(c.R>>8), uint8(c.G>>8), uint8(c.B>>8)
 		}
 	}
 	return out

@@ -1,0 +1,48 @@
+# jpegrestore — `make demo` and `make test` are the two entry points; both install what is missing
+# first (scripts/setup.sh is idempotent).
+
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+export JPEGRESTORE_ORT_LIB ?= $(CURDIR)/.deps/onnxruntime/libonnxruntime.so.1
+
+BIN   := bin/jpegrestore
+DEMO  := .demo/archive
+
+.PHONY: all setup build demo test test-short bench fuzz clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	go build -o $(BIN) ./cmd/jpegrestore
+
+# The demo archive is made from public-domain/CC0 photos that python3-skimage ships (never from
+# ../shared/data). It holds a non-JPEG and a truncated file on purpose: probe lists them as failed
+# records and exits 3, which the demo expects.
+demo: build
+	@/usr/bin/python3 scripts/make_demo_archive.py $(DEMO)
+	@$(BIN) doctor
+	@echo
+	@$(BIN) probe $(DEMO); rc=$$?; if [ $$rc -ne 0 ] && [ $$rc -ne 3 ]; then exit $$rc; fi
+	@echo; echo "demo archive: $(DEMO)  (jpegrestore probe --json $(DEMO) for JSON records)"
+
+test: setup
+	go vet ./...
+	go test -count=1 ./...
+
+test-short: setup
+	go test -short ./...
+
+# Benchmarks report ratios against a baseline run side by side, e.g. libjpeg-turbo vs image/jpeg.
+bench: setup
+	go test -run '^$$' -bench . -benchmem ./jpeg ./quality
+
+FUZZTIME ?= 30s
+fuzz: setup
+	go test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./jpeg
+	go test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./jpeg
+
+clean:
+	rm -rf bin .demo

@@ -1,0 +1,143 @@
+package jobs
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"jpegrestore/jpeg"
+	"jpegrestore/pix"
+)
+
+func gradient(w, h, c int) pix.Image {
+	m := pix.New(w, h, c)
+	for i := range m.Pix {
+		m.Pix[i] = uint8((i/c)%w*3 + i%c*40 + i/(w*c))
+	}
+	return m
+}
+
+// archive writes a small mixed folder and returns its root.
+func archive(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	write := func(name string, data []byte) {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enc := func(m pix.Image, q int) []byte {
+		b, err := jpeg.EncodeJPEG(m, jpeg.EncodeOptions{Quality: q, Subsampling: jpeg.Sub420})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	q30 := enc(gradient(40, 24, 3), 30)
+	write("a/q30.jpg", q30)
+	write("a/b/gray_q55.JPEG", enc(gradient(17, 9, 1), 55))
+	write("a/cut.jpg", q30[:len(q30)/2])
+	write("text.jpg", []byte("hello"))
+	write("ignored.png", []byte("not looked at: folders contribute JPEG names only"))
+	return root
+}
+
+func TestRunProbe(t *testing.T) {
+	root := archive(t)
+	var out bytes.Buffer
+	sum, err := RunProbe(ProbeConfig{Inputs: []string{root}, JSON: true}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		File, Status, Reason, Sub string
+		QF, QFChroma              int
+	}
+	var got []row
+	dec := json.NewDecoder(&out)
+	for dec.More() {
+		var r ProbeRecord
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, r.URI)
+		got = append(got, row{rel, r.Status, r.Reason, r.Subsampling, r.QF, r.QFChroma})
+	}
+	want := []row{
+		{"a/b/gray_q55.JPEG", "ok", "", "gray", 55, 0},
+		{"a/cut.jpg", "failed", "truncated", "", 0, 0},
+		{"a/q30.jpg", "ok", "", "4:2:0", 30, 30},
+		{"text.jpg", "failed", "not_jpeg", "", 0, 0},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	wantSum := ProbeSummary{Files: 4, OK: 2, Failed: 2,
+		ByReason: map[string]int{"truncated": 1, "not_jpeg": 1}, QFHistogram: map[int]int{30: 1, 50: 1}}
+	if diff := cmp.Diff(wantSum, sum); diff != "" {
+		t.Errorf("summary (-want +got):\n%s", diff)
+	}
+}
+
+func TestRunProbeTable(t *testing.T) {
+	root := archive(t)
+	var out bytes.Buffer
+	// A file named twice (folder and glob) is probed once.
+	if _, err := RunProbe(ProbeConfig{Inputs: []string{root, filepath.Join(root, "a", "*.jpg")}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{"40x24", "ycbcr 4:2:0 baseline", "FAILED truncated", "FAILED not_jpeg",
+		"4 files: 2 ok, 2 failed (not_jpeg 1, truncated 1)", "QF 30-39  # 1"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("table lacks %q:\n%s", want, s)
+		}
+	}
+	if n := strings.Count(s, "q30.jpg"); n != 1 {
+		t.Errorf("q30.jpg listed %d times", n)
+	}
+}
+
+func TestProbeConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  ProbeConfig
+		want string
+	}{
+		{"no-inputs", ProbeConfig{}, "no inputs"},
+		{"gcs", ProbeConfig{Inputs: []string{"gs://b/x"}}, "gs://"},
+		{"negative-limit", ProbeConfig{Inputs: []string{"."}, MaxPixels: -1}, "negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate() = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := RunProbe(ProbeConfig{Inputs: []string{filepath.Join(t.TempDir(), "*.jpg")}}, &bytes.Buffer{}); err == nil {
+		t.Error("a glob matching nothing is not an error")
+	}
+	if _, err := RunProbe(ProbeConfig{Inputs: []string{filepath.Join(t.TempDir(), "missing")}}, &bytes.Buffer{}); err == nil {
+		t.Error("a missing input is not an error")
+	}
+}
+
+func TestProbeTooLarge(t *testing.T) {
+	data, err := jpeg.EncodeJPEG(gradient(40, 24, 3), jpeg.EncodeOptions{Quality: 90})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Probe("x.jpg", data, jpeg.Limits{MaxPixels: 40*24 - 1})
+	if r.Status != "failed" || r.Reason != "too_large" {
+		t.Errorf("Probe = %+v, want failed too_large", r)
+	}
+}
