@@ -309,6 +309,8 @@ func (p *parser) segment(m byte, seg []byte, off int) error {
 		return errf(KindUnsupported, off-4, "JPEG extension marker 0x%02X", m)
 	case m == mDQT:
 		return p.dqtSegment(seg, off)
+	case m == mDHT:
+		return dhtSegment(seg, off)
 	case m == mDRI:
 		if len(seg) != 2 {
 			return errf(KindCorrupt, off, "DRI segment of %d bytes, want 2", len(seg))
@@ -344,7 +346,7 @@ func (p *parser) segment(m byte, seg []byte, off int) error {
 	case m == mCOM:
 		in.Comments = append(in.Comments, string(seg))
 	}
-	// DHT, DAC, other APPn: nothing Parse needs. libjpeg validates the tables when decoding.
+	// DAC and other APPn segments: nothing Parse needs.
 	return nil
 }
 
@@ -471,6 +473,30 @@ func (p *parser) dqtSegment(seg []byte, off int) error {
 		}
 		p.tables[tq] = t
 		i += 1 + size
+	}
+	return nil
+}
+
+// dhtSegment checks the structure of one or more Huffman tables (T.81 section B.2.4.2): class and
+// id in range, and the 16 code-length counts adding up to at most 256 values that fit the segment.
+// Whether the codes form a valid prefix code is left to libjpeg.
+func dhtSegment(seg []byte, off int) error {
+	for i := 0; i < len(seg); {
+		if i+17 > len(seg) {
+			return errf(KindCorrupt, off+i, "DHT segment too short for its code-length counts")
+		}
+		tc, th := seg[i]>>4, seg[i]&15
+		if tc > 1 || th > 3 {
+			return errf(KindCorrupt, off+i, "Huffman table class %d id %d", tc, th)
+		}
+		n := 0
+		for _, c := range seg[i+1 : i+17] {
+			n += int(c)
+		}
+		if n > 256 || i+17+n > len(seg) {
+			return errf(KindCorrupt, off+i, "Huffman table with %d values in a %d-byte segment", n, len(seg))
+		}
+		i += 17 + n
 	}
 	return nil
 }

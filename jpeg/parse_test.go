@@ -151,6 +151,9 @@ func TestParseSegments(t *testing.T) {
 		{"dqt-short", insert(seg(mDQT, "\x10\x01")), ErrCorrupt},
 		{"segment-length-1", insert([]byte{0xff, mCOM, 0x00, 0x01}), ErrCorrupt},
 		{"dnl", insert(seg(mDNL, "\x00\x10")), ErrUnsupported},
+		{"dht-short", insert(seg(mDHT, "\x00\x01")), ErrCorrupt},
+		{"dht-bad-class", insert(seg(mDHT, "\x20"+string(make([]byte, 16)))), ErrCorrupt},
+		{"dht-counts-overrun", insert(seg(mDHT, "\x00\x05"+string(make([]byte, 15))+"ab")), ErrCorrupt},
 		{"jpeg-extension", insert(seg(0xf3, "x")), ErrUnsupported},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
