@@ -1,0 +1,157 @@
+package gpuworker
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"jpegrestore/inference"
+	"jpegrestore/pix"
+)
+
+// Benchmarks run the model named by $JPEGRESTORE_BENCH_MODEL (a manifest or .onnx path, e.g.
+// models/fast.json) or the bench fixture, whose shape and cost are like a CPU preset's. Each
+// reports MP/s of model input; compare them side by side in one run:
+//
+//	go test -run '^$' -bench . -benchtime 20x ./gpuworker
+//
+// tiling overhead = RawSession/batch4 ÷ Restore/ensemble-1 − 1 (in MP/s of image, the restorer's
+// tiles overlap); pool efficiency = Pool/callers-N ÷ RawSession/batch4.
+func benchModel(b *testing.B) *inference.Manifest {
+	initORT(b)
+	if p := os.Getenv("JPEGRESTORE_BENCH_MODEL"); p != "" {
+		m, err := inference.LoadManifest(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return m
+	}
+	return fixture(b, "bench")
+}
+
+const benchTile = inference.DefaultTile
+
+func reportMPs(b *testing.B, pixels int) {
+	b.ReportMetric(float64(pixels)*float64(b.N)/1e6/b.Elapsed().Seconds(), "MP/s")
+}
+
+// BenchmarkRawSession runs the model on a bare ORT session with the pool's default threads: the
+// baseline the pool and the restorer are measured against.
+func BenchmarkRawSession(b *testing.B) {
+	m := benchModel(b)
+	for _, n := range []int{1, 4} {
+		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {
+			opts, err := newSessionOptions(defaultThreads(1), -1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			inputs := []string{m.Inputs.Image}
+			if m.Conditioned() {
+				inputs = append(inputs, m.Inputs.QTable)
+			}
+			s, err := ort.NewDynamicAdvancedSession(m.Path(), inputs, []string{m.Output}, opts)
+			opts.Destroy()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Destroy()
+			shape := ort.NewShape(int64(n), 3, benchTile, benchTile)
+			x, _ := ort.NewTensor(shape, randomTile(n*3*benchTile*benchTile, 1))
+			y, _ := ort.NewEmptyTensor[float32](shape)
+			defer x.Destroy()
+			defer y.Destroy()
+			in := []ort.Value{x}
+			if m.Conditioned() {
+				q, _ := ort.NewTensor(ort.NewShape(int64(n), inference.QTableLen), randomTile(n*inference.QTableLen, 2))
+				defer q.Destroy()
+				in = append(in, q)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := s.Run(in, []ort.Value{y}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportMPs(b, n*benchTile*benchTile)
+		})
+	}
+}
+
+// BenchmarkPool submits 512² tiles from 1, 2 and 4 concurrent callers; b.N counts tiles.
+func BenchmarkPool(b *testing.B) {
+	m := benchModel(b)
+	for _, callers := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("callers-%d", callers), func(b *testing.B) {
+			p, err := Open(m, Options{MaxBatch: 4})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			x := randomTile(3*benchTile*benchTile, 1)
+			var q []float32
+			if m.Conditioned() {
+				q = randomTile(inference.QTableLen, 2)
+			}
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			work := make(chan struct{})
+			for c := 0; c < callers; c++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range work {
+						if _, err := p.Infer(context.Background(), x, benchTile, benchTile, q); err != nil {
+							b.Error(err)
+						}
+					}
+				}()
+			}
+			for i := 0; i < b.N; i++ {
+				work <- struct{}{}
+			}
+			close(work)
+			wg.Wait()
+			reportMPs(b, benchTile*benchTile)
+			b.ReportMetric(p.Metrics().Snapshot().MeanBatch, "tiles/batch")
+		})
+	}
+}
+
+// BenchmarkRestore restores a 4000×3000 RGB image (12 MP, a camera photo) through the pool at the default tile,
+// with and without self-ensemble; MP/s counts image pixels.
+func BenchmarkRestore(b *testing.B) {
+	m := benchModel(b)
+	p, err := Open(m, Options{MaxBatch: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	img := pix.New(4000, 3000, 3)
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7 / 3)
+	}
+	var q []float32
+	if m.Conditioned() {
+		q = randomTile(inference.QTableLen, 2)
+	}
+	for _, ens := range []int{1, 2, 8} {
+		b.Run(fmt.Sprintf("ensemble-%d", ens), func(b *testing.B) {
+			r, err := inference.NewRestorer(p, m, inference.Config{Ensemble: ens})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := r.Restore(context.Background(), img, q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportMPs(b, img.W*img.H)
+		})
+	}
+}

@@ -1,0 +1,95 @@
+package gpuworker
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Metrics counts what a pool did, like Beam's RunInference metrics: tiles inferred, batches and
+// their sizes, batch latency, failures and model load time. Its methods are safe for concurrent
+// use.
+type Metrics struct {
+	LoadTime time.Duration
+
+	mu         sync.Mutex
+	inferences int64 // tiles run
+	batches    int64
+	failures   int64                 // batches that failed
+	sizes      []int64               // sizes[n] = batches of n tiles
+	latency    [latencyBuckets]int64 // batch latency, bucket i holds [2^i, 2^(i+1)) µs
+	latencySum time.Duration
+}
+
+const latencyBuckets = 32
+
+func newMetrics(maxBatch int) *Metrics {
+	return &Metrics{sizes: make([]int64, maxBatch+1)}
+}
+
+func (m *Metrics) observe(n int, d time.Duration, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.batches++
+	if err != nil {
+		m.failures++
+		return
+	}
+	m.inferences += int64(n)
+	m.sizes[n]++
+	b := 0
+	for us := d.Microseconds(); us > 1 && b < latencyBuckets-1; us >>= 1 {
+		b++
+	}
+	m.latency[b]++
+	m.latencySum += d
+}
+
+// Snapshot is a copy of the metrics at one moment.
+type Snapshot struct {
+	LoadTime   time.Duration `json:"load_time_ns"`
+	Inferences int64         `json:"inferences"`
+	Batches    int64         `json:"batches"`
+	Failures   int64         `json:"failures"`
+	// BatchSizes[n] counts successful batches of n tiles.
+	BatchSizes []int64 `json:"batch_sizes"`
+	// MeanBatch is tiles per successful batch.
+	MeanBatch float64 `json:"mean_batch"`
+	// LatencyMean, LatencyP50 and LatencyP95 describe successful batches; the percentiles are
+	// the upper bounds of power-of-two microsecond buckets.
+	LatencyMean time.Duration `json:"latency_mean_ns"`
+	LatencyP50  time.Duration `json:"latency_p50_ns"`
+	LatencyP95  time.Duration `json:"latency_p95_ns"`
+}
+
+// Snapshot returns the current values.
+func (m *Metrics) Snapshot() Snapshot {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := Snapshot{LoadTime: m.LoadTime, Inferences: m.inferences, Batches: m.batches, Failures: m.failures,
+		BatchSizes: append([]int64(nil), m.sizes...)}
+	ok := m.batches - m.failures
+	if ok == 0 {
+		return s
+	}
+	s.MeanBatch = float64(m.inferences) / float64(ok)
+	s.LatencyMean = m.latencySum / time.Duration(ok)
+	quantile := func(q float64) time.Duration {
+		target := int64(q*float64(ok) + 0.5)
+		var seen int64
+		for b, n := range m.latency {
+			seen += n
+			if seen >= max(target, 1) {
+				return time.Duration(int64(1)<<(b+1)) * time.Microsecond
+			}
+		}
+		return 0
+	}
+	s.LatencyP50, s.LatencyP95 = quantile(0.5), quantile(0.95)
+	return s
+}
+
+func (s Snapshot) String() string {
+	return fmt.Sprintf("%d tiles in %d batches (mean %.2f, %d failed), batch latency mean %v p50 ≤%v p95 ≤%v, load %v",
+		s.Inferences, s.Batches, s.MeanBatch, s.Failures, s.LatencyMean.Round(time.Microsecond), s.LatencyP50, s.LatencyP95, s.LoadTime.Round(time.Millisecond))
+}

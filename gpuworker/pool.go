@@ -1,0 +1,372 @@
+package gpuworker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"jpegrestore/inference"
+)
+
+// Options configures a Pool. The zero value runs on the CPU with one session using every core.
+type Options struct {
+	// Device is "cpu" (default), "cuda:N" or "auto".
+	Device Device
+	// Sessions is the number of ORT sessions, each run by its own goroutine; 0 means 1.
+	Sessions int
+	// Threads is the intra-op thread count of each CPU session; 0 means cores / Sessions.
+	Threads int
+	// MaxBatch is the most tiles one model run takes; 0 means 4.
+	MaxBatch int
+	// MaxWait is how long a batch waits for more tiles of its size before it runs; 0 means 2ms.
+	MaxWait time.Duration
+	// QueueSize bounds the tiles waiting to be batched; further callers block (backpressure).
+	// 0 means 4 × MaxBatch × Sessions.
+	QueueSize int
+}
+
+func (o Options) withDefaults() Options {
+	o.Sessions = max(o.Sessions, 1)
+	if o.Threads == 0 {
+		o.Threads = defaultThreads(o.Sessions)
+	}
+	if o.MaxBatch == 0 {
+		o.MaxBatch = 4
+	}
+	if o.MaxWait == 0 {
+		o.MaxWait = 2 * time.Millisecond
+	}
+	if o.QueueSize == 0 {
+		o.QueueSize = 4 * o.MaxBatch * o.Sessions
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	if o.Threads < 1 || o.MaxBatch < 1 || o.QueueSize < 1 || o.MaxWait < 0 {
+		return fmt.Errorf("gpuworker: bad options %+v", o)
+	}
+	return nil
+}
+
+// Pool runs one model on a device for many concurrent callers. It implements inference.Engine:
+// Infer calls with the same tile size are grouped into batches of up to MaxBatch, waiting at most
+// MaxWait, and run on the first free session. Memory is bounded by QueueSize + Sessions×MaxBatch
+// tiles, whatever the number of images.
+type Pool struct {
+	man     *inference.Manifest
+	opts    Options
+	device  string
+	note    string
+	metrics *Metrics
+
+	sessions []*ort.DynamicAdvancedSession
+	reqs     chan *request
+	batches  chan []*request
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	closeMu  sync.RWMutex // held for reading while a request is queued, so Close sees no new ones
+	closed   bool
+}
+
+type request struct {
+	ctx  context.Context
+	x, q []float32
+	h, w int
+	done chan result
+}
+
+type result struct {
+	y   []float32
+	err error
+}
+
+// Open loads the model described by man on the device. ORT must have been initialised with Init.
+// It checks the model's inputs and outputs against the manifest, so a mismatched model fails here.
+func Open(man *inference.Manifest, opts Options) (*Pool, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	if !ort.IsInitialized() {
+		return nil, errors.New("gpuworker: ONNX Runtime is not initialised; call gpuworker.Init first")
+	}
+	cudaID, auto, err := parseDevice(opts.Device)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkModelIO(man); err != nil {
+		return nil, err
+	}
+	p := &Pool{man: man, opts: opts, metrics: newMetrics(opts.MaxBatch),
+		reqs: make(chan *request, opts.QueueSize), batches: make(chan []*request), stop: make(chan struct{})}
+	start := time.Now()
+	p.device = "cpu"
+	if cudaID >= 0 {
+		p.device = fmt.Sprintf("cuda:%d", cudaID)
+	}
+	err = p.openSessions(cudaID)
+	if err != nil && auto {
+		p.note = fmt.Sprintf("--device auto: %v; running on the CPU", err)
+		p.device = "cpu"
+		err = p.openSessions(-1)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.metrics.LoadTime = time.Since(start)
+	p.wg.Add(1 + len(p.sessions))
+	go p.dispatch()
+	for _, s := range p.sessions {
+		go p.work(s)
+	}
+	return p, nil
+}
+
+func (p *Pool) openSessions(cudaID int) error {
+	inputs := []string{p.man.Inputs.Image}
+	if p.man.Conditioned() {
+		inputs = append(inputs, p.man.Inputs.QTable)
+	}
+	for i := 0; i < p.opts.Sessions; i++ {
+		opts, err := newSessionOptions(p.opts.Threads, cudaID)
+		if err != nil {
+			return errors.Join(err, p.destroySessions())
+		}
+		s, err := ort.NewDynamicAdvancedSession(p.man.Path(), inputs, []string{p.man.Output}, opts)
+		err = errors.Join(err, opts.Destroy())
+		if err != nil {
+			if cudaID >= 0 {
+				err = fmt.Errorf("%w (%v)", errNoCUDA, err)
+			}
+			return errors.Join(fmt.Errorf("model %s: creating session on %s: %w", p.man.Name, p.device, err), p.destroySessions())
+		}
+		p.sessions = append(p.sessions, s)
+	}
+	return nil
+}
+
+func (p *Pool) destroySessions() error {
+	var errs []error
+	for _, s := range p.sessions {
+		errs = append(errs, s.Destroy())
+	}
+	p.sessions = nil
+	return errors.Join(errs...)
+}
+
+// Device returns where the pool runs ("cpu" or "cuda:N").
+func (p *Pool) Device() string { return p.device }
+
+// Note returns a message for the user when the device differs from the one asked for.
+func (p *Pool) Note() string { return p.note }
+
+// Manifest returns the model's manifest.
+func (p *Pool) Manifest() *inference.Manifest { return p.man }
+
+// Metrics returns the pool's live metrics.
+func (p *Pool) Metrics() *Metrics { return p.metrics }
+
+// errClosed is returned by Infer after Close.
+var errClosed = errors.New("gpuworker: pool closed")
+
+// Infer implements inference.Engine. x is one 3×h×w tile; the result is the model's output for it.
+func (p *Pool) Infer(ctx context.Context, x []float32, h, w int, q []float32) ([]float32, error) {
+	if len(x) != 3*h*w {
+		return nil, fmt.Errorf("gpuworker: tile of %d values is not 3x%dx%d", len(x), h, w)
+	}
+	if p.man.Conditioned() != (q != nil) || (q != nil && len(q) != inference.QTableLen) {
+		return nil, fmt.Errorf("gpuworker: model %s conditioning %q, got %d qtable values", p.man.Name, p.man.Conditioning, len(q))
+	}
+	r := &request{ctx: ctx, x: x, q: q, h: h, w: w, done: make(chan result, 1)}
+	p.closeMu.RLock()
+	if p.closed {
+		p.closeMu.RUnlock()
+		return nil, errClosed
+	}
+	select {
+	case p.reqs <- r:
+		p.closeMu.RUnlock()
+	case <-ctx.Done():
+		p.closeMu.RUnlock()
+		return nil, ctx.Err()
+	}
+	select {
+	case res := <-r.done:
+		return res.y, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err() // the batch still runs; its result is dropped
+	}
+}
+
+// dispatch groups requests by tile size. A group runs when it is full or when its oldest request
+// has waited MaxWait.
+func (p *Pool) dispatch() {
+	defer p.wg.Done()
+	defer close(p.batches)
+	type group struct {
+		reqs     []*request
+		deadline time.Time
+	}
+	groups := map[[2]int]*group{}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	send := func(key [2]int) bool {
+		g := groups[key]
+		delete(groups, key)
+		select {
+		case p.batches <- g.reqs:
+			return true
+		case <-p.stop:
+			failAll(g.reqs, errClosed)
+			return false
+		}
+	}
+	for {
+		// Arm the timer for the earliest deadline.
+		var next time.Time
+		for _, g := range groups {
+			if next.IsZero() || g.deadline.Before(next) {
+				next = g.deadline
+			}
+		}
+		if !next.IsZero() {
+			timer.Reset(time.Until(next))
+		}
+		select {
+		case r := <-p.reqs:
+			key := [2]int{r.h, r.w}
+			g := groups[key]
+			if g == nil {
+				g = &group{deadline: time.Now().Add(p.opts.MaxWait)}
+				groups[key] = g
+			}
+			g.reqs = append(g.reqs, r)
+			if len(g.reqs) >= p.opts.MaxBatch && !send(key) {
+				return
+			}
+		case <-timer.C:
+			now := time.Now()
+			for key, g := range groups {
+				if !g.deadline.After(now) && !send(key) {
+					return
+				}
+			}
+		case <-p.stop:
+			for _, g := range groups {
+				failAll(g.reqs, errClosed)
+			}
+			return
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+func failAll(reqs []*request, err error) {
+	for _, r := range reqs {
+		r.done <- result{err: err}
+	}
+}
+
+// work runs batches on one session.
+func (p *Pool) work(s *ort.DynamicAdvancedSession) {
+	defer p.wg.Done()
+	for batch := range p.batches {
+		// Requests whose callers gave up are dropped before spending the model on them.
+		live := batch[:0]
+		for _, r := range batch {
+			if r.ctx.Err() != nil {
+				r.done <- result{err: r.ctx.Err()}
+				continue
+			}
+			live = append(live, r)
+		}
+		if len(live) == 0 {
+			continue
+		}
+		start := time.Now()
+		ys, err := p.run(s, live)
+		p.metrics.observe(len(live), time.Since(start), err)
+		for i, r := range live {
+			if err != nil {
+				r.done <- result{err: err}
+				continue
+			}
+			r.done <- result{y: ys[i]}
+		}
+	}
+}
+
+// run executes one batch of same-size tiles and returns each tile's output.
+func (p *Pool) run(s *ort.DynamicAdvancedSession, batch []*request) ([][]float32, error) {
+	n, h, w := len(batch), batch[0].h, batch[0].w
+	plane := 3 * h * w
+	x := make([]float32, n*plane)
+	for i, r := range batch {
+		copy(x[i*plane:], r.x)
+	}
+	shape := ort.NewShape(int64(n), 3, int64(h), int64(w))
+	xt, err := ort.NewTensor(shape, x)
+	if err != nil {
+		return nil, fmt.Errorf("gpuworker: input tensor: %w", err)
+	}
+	defer xt.Destroy()
+	inputs := []ort.Value{xt}
+	if p.man.Conditioned() {
+		q := make([]float32, n*inference.QTableLen)
+		for i, r := range batch {
+			copy(q[i*inference.QTableLen:], r.q)
+		}
+		qt, err := ort.NewTensor(ort.NewShape(int64(n), inference.QTableLen), q)
+		if err != nil {
+			return nil, fmt.Errorf("gpuworker: qtable tensor: %w", err)
+		}
+		defer qt.Destroy()
+		inputs = append(inputs, qt)
+	}
+	y := make([]float32, n*plane)
+	yt, err := ort.NewTensor(shape, y)
+	if err != nil {
+		return nil, fmt.Errorf("gpuworker: output tensor: %w", err)
+	}
+	defer yt.Destroy()
+	if err := s.Run(inputs, []ort.Value{yt}); err != nil {
+		return nil, fmt.Errorf("gpuworker: model %s on %s, batch %dx3x%dx%d: %w", p.man.Name, p.device, n, h, w, err)
+	}
+	out := make([][]float32, n)
+	for i := range out {
+		out[i] = y[i*plane : (i+1)*plane : (i+1)*plane]
+	}
+	return out, nil
+}
+
+// Close stops the pool: waiting and later calls fail with an error, running batches finish, and
+// the sessions are destroyed. It is safe to call more than once.
+func (p *Pool) Close() error {
+	p.closeMu.Lock()
+	defer p.closeMu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	close(p.stop)
+	p.wg.Wait()
+	// Requests still queued were never dispatched.
+	for {
+		select {
+		case r := <-p.reqs:
+			r.done <- result{err: errClosed}
+		default:
+			return p.destroySessions()
+		}
+	}
+}

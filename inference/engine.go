@@ -1,0 +1,19 @@
+package inference
+
+import "context"
+
+// Engine runs a model on one tile. x holds the tile in CHW order, 3×h×w float32 RGB in [0,1];
+// q holds the QTableLen conditioning values, or is nil for models without conditioning. It returns
+// the restored 3×h×w tile. Implementations must be safe for concurrent use; gpuworker's pool
+// batches concurrent calls with the same h and w into one model run.
+type Engine interface {
+	Infer(ctx context.Context, x []float32, h, w int, q []float32) ([]float32, error)
+}
+
+// EngineFunc adapts a function to Engine.
+type EngineFunc func(ctx context.Context, x []float32, h, w int, q []float32) ([]float32, error)
+
+// Infer calls f.
+func (f EngineFunc) Infer(ctx context.Context, x []float32, h, w int, q []float32) ([]float32, error) {
+	return f(ctx, x, h, w, q)
+}
