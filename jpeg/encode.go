@@ -52,11 +52,17 @@ func (s Subsampling) String() string {
 	return [...]string{"4:4:4", "4:2:2", "4:2:0"}[s]
 }
 
-// Metadata is what an output carries over from its input.
+// Metadata is what an output carries over from its input, plus jpegrestore's own tag.
 type Metadata struct {
 	EXIF []byte // TIFF structure, without the "Exif\0\0" header
 	ICC  []byte // ICC profile
+	// Tag is a short text that identifies how the output was made (written as a COM segment in
+	// JPEG and a tEXt chunk with keyword TagKeyword in PNG); ReadTag reads it back.
+	Tag string
 }
+
+// TagKeyword names the tag: the PNG tEXt keyword, and the prefix of the JPEG COM segment.
+const TagKeyword = "jpegrestore"
 
 // EncodeOptions configures EncodeJPEG.
 type EncodeOptions struct {
@@ -106,10 +112,19 @@ func EncodeJPEG(m pix.Image, opt EncodeOptions) ([]byte, error) {
 	return insertMetadata(enc, opt.Metadata)
 }
 
+// InsertTag returns a JPEG file with a tag COM segment inserted after its JFIF header; the coded
+// image is untouched, so the pixels stay bit-exact.
+func InsertTag(data []byte, tag string) ([]byte, error) {
+	if len(data) < 4 || data[0] != 0xff || data[1] != mSOI {
+		return nil, errf(KindNotJPEG, 0, "no SOI marker")
+	}
+	return insertMetadata(data, Metadata{Tag: tag})
+}
+
 // insertMetadata puts APP1 Exif and APP2 ICC segments right after SOI and the APP0 JFIF segment
 // that TurboJPEG writes, where readers look for them.
 func insertMetadata(enc []byte, md Metadata) ([]byte, error) {
-	if md.EXIF == nil && md.ICC == nil {
+	if md.EXIF == nil && md.ICC == nil && md.Tag == "" {
 		return enc, nil
 	}
 	at := 2
@@ -117,6 +132,12 @@ func insertMetadata(enc []byte, md Metadata) ([]byte, error) {
 		at = 4 + int(binary.BigEndian.Uint16(enc[4:]))
 	}
 	var seg bytes.Buffer
+	if md.Tag != "" {
+		if len(md.Tag) > 60000 {
+			return nil, errf(KindEncode, -1, "tag of %d bytes is too long", len(md.Tag))
+		}
+		writeSegment(&seg, mCOM, []byte(TagKeyword+":"), []byte(md.Tag))
+	}
 	if md.EXIF != nil {
 		if len(md.EXIF)+6 > 65533 {
 			return nil, errf(KindEncode, -1, "EXIF of %d bytes does not fit one APP1 segment", len(md.EXIF))

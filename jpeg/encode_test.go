@@ -147,3 +147,50 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	})
 }
+
+func TestTagRoundTrip(t *testing.T) {
+	src := crop(stdlibPNG(t, "video-001.png"), 20, 10)
+	icc := bytes.Repeat([]byte{7}, 3000)
+	const tag = "v1 input=abc model=def"
+	p, err := EncodePNG(src, Metadata{Tag: tag, ICC: icc}, png.BestSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := EncodeJPEG(src, EncodeOptions{Metadata: Metadata{Tag: tag, ICC: icc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"png": p, "jpeg": j} {
+		if got, ok := ReadTag(data[:200]); !ok || got != tag {
+			t.Errorf("%s: ReadTag = %q, %v", name, got, ok)
+		}
+		if _, ok := ReadTag(data[:30]); ok {
+			t.Errorf("%s: a tag read from a head too short to hold it", name)
+		}
+	}
+	if _, err := Decode(j, DecodeOptions{}); err != nil {
+		t.Errorf("tagged JPEG does not decode: %v", err)
+	}
+	if _, types := pngChunks(t, p); types == nil {
+		t.Error("tagged PNG unreadable")
+	}
+	orig := stdlibTestdata(t, "video-001.jpeg")
+	tagged, err := InsertTag(orig, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := ReadTag(tagged); !ok || got != tag {
+		t.Errorf("InsertTag: ReadTag = %q, %v", got, ok)
+	}
+	a, _ := Decode(orig, DecodeOptions{})
+	b, err := Decode(tagged, DecodeOptions{})
+	if err != nil || !bytes.Equal(a.Image.Pix, b.Image.Pix) {
+		t.Errorf("InsertTag changed the pixels (err %v)", err)
+	}
+	plain, _ := EncodePNG(src, Metadata{}, png.BestSpeed)
+	for _, data := range [][]byte{plain, nil, []byte("garbage"), stdlibTestdata(t, "video-001.jpeg")} {
+		if tag, ok := ReadTag(data); ok {
+			t.Errorf("ReadTag found %q in an untagged file", tag)
+		}
+	}
+}

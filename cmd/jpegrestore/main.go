@@ -1,19 +1,33 @@
 // Command jpegrestore restores archives of over-compressed JPEGs. This file only turns flags into
 // job configs and runs them; the jobs live in package jobs.
 //
-//	jpegrestore probe [--json] [--max-pixels N] PATH...   survey JPEG files by their markers
-//	jpegrestore doctor [--ort-lib PATH]                    check the native libraries
+//	jpegrestore restore --in URI [--in URI ...] --out URI [--report URI] [--preset fast|best] ...
+//	jpegrestore watch   --in URI --out URI [--interval 30s] ...
+//	jpegrestore report  --in URI [--out URI]
+//	jpegrestore eval    --reference DIR --qf 10,20,30,40,50,60,70 --out DIR
+//	jpegrestore probe   [--json] PATH...
+//	jpegrestore doctor
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 
 	"jpegrestore/gpuworker"
 	"jpegrestore/jobs"
 	"jpegrestore/jpeg"
+	"jpegrestore/report"
+	"jpegrestore/transforms"
 )
 
 // Exit codes: 0 all inputs fine, 3 the run finished but some inputs failed, 1 the job itself
@@ -28,27 +42,41 @@ const (
 const usage = `usage: jpegrestore COMMAND [flags]
 
 commands:
-  probe   PATH...   read each JPEG's markers: size, coding, quality factor (no decoding)
-  doctor            check that ONNX Runtime and libjpeg-turbo load
+  restore  --in URI --out URI    restore every JPEG under the inputs into --out (PNG by default)
+  watch    --in URI --out URI    restore what is new, every --interval, until stopped
+  report   --in URI [--out URI]  survey: QF histogram and no-reference quality, no restoring
+  eval     --reference DIR --out DIR [--qf 10,20,...]
+                                 compress clean images at each QF, restore, report PSNR/SSIM/PSNR-B
+  probe    PATH...               read each JPEG's markers: size, coding, quality factor
+  doctor                         check that ONNX Runtime and libjpeg-turbo load
 
-Run "jpegrestore COMMAND -h" for the flags of a command.
+URIs are local paths or gs://bucket/prefix, globs allowed. Run "jpegrestore COMMAND -h" for flags.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	// A Beam worker process (Dataflow, Flink, Spark, a remote Prism) starts this binary with
+	// Beam's own flags (--worker ...), not with a command: beam.Init then runs the worker.
+	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "-") && os.Args[1] != "-h" && os.Args[1] != "--help" {
+		flag.Parse()
+		beam.Init()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
-	switch args[0] {
-	case "probe":
-		return probe(args[1:], stdout, stderr)
-	case "doctor":
-		return doctor(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
+	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) int{
+		"restore": restore, "watch": watch, "report": survey, "eval": eval, "probe": probe, "doctor": doctor,
+	}
+	if f, ok := cmds[args[0]]; ok {
+		return f(ctx, args[1:], stdout, stderr)
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
@@ -56,9 +84,194 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
-func probe(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
+// newFlags returns a flag set for a command, printing its usage to stderr.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	return fs
+}
+
+// startBeam applies the runner flags and initialises Beam in launcher mode.
+func startBeam(rf *runnerFlags, stderr io.Writer) error {
+	if err := rf.apply(); err != nil {
+		return err
+	}
+	log.LogLevel = "warn" // Prism's INFO lines would bury the job's own output
+	log.SetLogger(quietLogger{})
+	beam.Init()
+	return nil
+}
+
+// quietLogger drops Beam's INFO chatter and keeps warnings and errors.
+type quietLogger struct{}
+
+func (quietLogger) Log(ctx context.Context, sev log.Severity, calldepth int, msg string) {
+	if sev >= log.SevWarn {
+		fmt.Fprintf(os.Stderr, "beam (severity %d): %s\n", int(sev), msg)
+	}
+}
+
+// progressTo returns stderr when it is a terminal and --quiet is off.
+func progressTo(stderr io.Writer, quiet bool) io.Writer {
+	if f, ok := stderr.(*os.File); ok && !quiet && report.IsTerminal(f) {
+		return f
+	}
+	return nil
+}
+
+// finishJob prints where the results are and turns a result into an exit code.
+func finishJob(res *jobs.Result, err error, what string, stdout, stderr io.Writer) int {
+	if err != nil {
+		fmt.Fprintln(stderr, "jpegrestore:", err)
+		return exitJobFailed
+	}
+	t := res.Summary.Totals
+	fmt.Fprintf(stdout, "%s: %d inputs: %d restored, %d skipped, %d failed\n", what, t.Matched, t.Restored, t.SkippedTotal(), t.FailedTotal())
+	fmt.Fprintf(stdout, "report: %s/report.html (summary.json, records.jsonl, failures.jsonl)\n", strings.TrimSuffix(res.Report, "/"))
+	if res.Failed > 0 {
+		return exitInputFailed
+	}
+	return exitOK
+}
+
+type restoreFlags struct {
+	in             listFlag
+	out, reportDir string
+	quiet          bool
+	model          modelFlags
+	output         outputFlags
+	runner         runnerFlags
+}
+
+func (f *restoreFlags) register(fs *flag.FlagSet) {
+	fs.Var(&f.in, "in", "input: folder, file, glob or gs://bucket/prefix (repeatable)")
+	fs.StringVar(&f.out, "out", "", "output root: folder or gs://bucket/prefix")
+	fs.StringVar(&f.reportDir, "report", "", "report folder (default <out>/_report)")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress line")
+	f.model.register(fs)
+	f.output.register(fs)
+	f.runner.register(fs)
+}
+
+func (f *restoreFlags) config(stderr io.Writer) (jobs.RestoreConfig, error) {
+	set, err := f.output.settings(f.out)
+	if err != nil && f.out != "" {
+		return jobs.RestoreConfig{}, err
+	}
+	c := jobs.RestoreConfig{Inputs: f.in, Out: f.out, Report: f.reportDir, Progress: progressTo(stderr, f.quiet)}
+	c.Settings, c.Models, c.ORTLib = set, f.model.config(), f.model.ortLib
+	return c, c.Validate()
+}
+
+func restore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("restore", stderr)
+	var f restoreFlags
+	f.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	c, err := f.config(stderr)
+	if err == nil {
+		err = startBeam(&f.runner, stderr)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "jpegrestore:", err)
+		return exitUsage
+	}
+	res, err := jobs.RunRestore(ctx, c)
+	return finishJob(res, err, "restore", stdout, stderr)
+}
+
+func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("watch", stderr)
+	var f restoreFlags
+	f.register(fs)
+	interval := fs.Duration("interval", 30*time.Second, "pause between cycles")
+	cycles := fs.Int("cycles", 0, "stop after this many cycles (0: until interrupted)")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	c, err := f.config(stderr)
+	if err == nil {
+		err = startBeam(&f.runner, stderr)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "jpegrestore:", err)
+		return exitUsage
+	}
+	c.Progress = nil
+	res, err := jobs.RunWatch(ctx, jobs.WatchConfig{RestoreConfig: c, Interval: *interval, Cycles: *cycles, Log: stdout})
+	if err == nil && res == nil {
+		fmt.Fprintln(stdout, "watch: stopped before the first cycle finished")
+		return exitOK
+	}
+	return finishJob(res, err, "watch (last cycle)", stdout, stderr)
+}
+
+func survey(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("report", stderr)
+	var in listFlag
+	fs.Var(&in, "in", "input: folder, file, glob or gs://bucket/prefix (repeatable)")
+	out := fs.String("out", "", "report folder (default <first input>/_report)")
+	quiet := fs.Bool("quiet", false, "no progress line")
+	maxPixels := fs.Int64("max-pixels", jpeg.DefaultMaxPixels, "refuse images above this many pixels before decoding")
+	var rf runnerFlags
+	rf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	c := jobs.SurveyConfig{Inputs: in, Out: *out, Progress: progressTo(stderr, *quiet),
+		SurveyConfig: transforms.SurveyConfig{Limits: jpeg.Limits{MaxPixels: *maxPixels}}}
+	err := c.Validate()
+	if err == nil {
+		err = startBeam(&rf, stderr)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "jpegrestore:", err)
+		return exitUsage
+	}
+	res, err := jobs.RunSurvey(ctx, c)
+	return finishJob(res, err, "report", stdout, stderr)
+}
+
+func eval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("eval", stderr)
+	ref := fs.String("reference", "", "folder (or glob, or gs:// prefix) of clean PNG/JPEG images")
+	out := fs.String("out", "", "folder for eval.json and the report")
+	quiet := fs.Bool("quiet", false, "no progress line")
+	qfs := intsFlag{10, 20, 30, 40, 50, 60, 70}
+	fs.Var(&qfs, "qf", "quality factors to compress at")
+	var mf modelFlags
+	mf.register(fs)
+	var rf runnerFlags
+	rf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	c := jobs.EvalConfig{Reference: *ref, Out: *out, Progress: progressTo(stderr, *quiet),
+		EvalConfig: transforms.EvalConfig{QFs: qfs, Models: mf.config(), ORTLib: mf.ortLib}}
+	err := c.Validate()
+	if err == nil {
+		err = startBeam(&rf, stderr)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "jpegrestore:", err)
+		return exitUsage
+	}
+	res, err := jobs.RunEval(ctx, c)
+	code := finishJob(res, err, "eval", stdout, stderr)
+	if err == nil {
+		for _, r := range res.Summary.Eval {
+			fmt.Fprintf(stdout, "QF %3d  PSNR %.2f → %.2f dB  SSIM %.4f → %.4f  PSNR-B %.2f → %.2f dB  (%d images)\n", r.QF,
+				r.Ref.PSNRBefore.Mean(), r.Ref.PSNRAfter.Mean(), r.Ref.SSIMBefore.Mean(), r.Ref.SSIMAfter.Mean(),
+				r.Ref.PSNRBBefore.Mean(), r.Ref.PSNRBAfter.Mean(), r.Ref.N())
+		}
+	}
+	return code
+}
+
+func probe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("probe", stderr)
 	var cfg jobs.ProbeConfig
 	fs.BoolVar(&cfg.JSON, "json", false, "write one JSON record per file instead of a table")
 	fs.Int64Var(&cfg.MaxPixels, "max-pixels", 0, "refuse frames above this many pixels (0: 200 MP)")
@@ -77,9 +290,8 @@ func probe(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func doctor(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("doctor", stderr)
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default $"+gpuworker.EnvLibrary+", then .deps/onnxruntime/)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage

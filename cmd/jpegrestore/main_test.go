@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +17,9 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	empty := t.TempDir()
+	refs := t.TempDir()
+	writePNG(t, filepath.Join(refs, "ref.png"))
+	fixture := filepath.Join("..", "..", "inference", "testdata", "identity.json")
 	for _, tc := range []struct {
 		name       string
 		args       []string
@@ -30,14 +36,36 @@ func TestRun(t *testing.T) {
 		{"probe-empty-folder", []string{"probe", empty}, exitOK, "0 files", ""},
 		{"doctor", []string{"doctor"}, exitOK, "onnxruntime 1.", ""},
 		{"doctor-missing-lib", []string{"doctor", "--ort-lib", filepath.Join(dir, "x.so")}, exitJobFailed, "", "make setup"},
+		{"restore-no-out", []string{"restore", "--in", dir}, exitUsage, "", "no --out"},
+		{"restore-bad-routes", []string{"restore", "--in", dir, "--out", empty, "--routes", "a=1-50"}, exitUsage, "", "QF 51-100 is in no band"},
+		{"restore-missing-model", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o"), "--model", filepath.Join(dir, "none.json")}, exitJobFailed, "", "none.json"},
+		{"restore-bad-input", []string{"restore", "--quiet", "--in", dir, "--out", filepath.Join(empty, "o2"), "--model", fixture}, exitOK, "1 inputs: 0 restored, 1 skipped, 0 failed", ""},
+		{"eval", []string{"eval", "--quiet", "--reference", refs, "--out", filepath.Join(empty, "e"), "--qf", "20,60", "--model", fixture}, exitOK, "QF  60  PSNR", ""},
+		{"eval-bad-qf", []string{"eval", "--reference", refs, "--out", empty, "--qf", "0"}, exitUsage, "", "QF 0"},
+		{"report", []string{"report", "--quiet", "--in", refs, "--out", filepath.Join(empty, "r")}, exitOK, "1 inputs", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(tc.args, &stdout, &stderr)
+			code := run(context.Background(), tc.args, &stdout, &stderr)
 			if code != tc.wantCode || !strings.Contains(stdout.String(), tc.wantStdout) || !strings.Contains(stderr.String(), tc.wantStderr) {
 				t.Errorf("run(%q) = %d\nstdout: %s\nstderr: %s\nwant %d, stdout with %q, stderr with %q",
 					tc.args, code, stdout.String(), stderr.String(), tc.wantCode, tc.wantStdout, tc.wantStderr)
 			}
 		})
+	}
+}
+
+func writePNG(t *testing.T, path string) {
+	t.Helper()
+	m := image.NewNRGBA(image.Rect(0, 0, 40, 32))
+	for i := range m.Pix {
+		m.Pix[i] = uint8(i * 7)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

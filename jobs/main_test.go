@@ -1,0 +1,23 @@
+package jobs
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+)
+
+// TestMain runs the pipeline tests on Prism in-process, Beam's default runner.
+func TestMain(m *testing.M) {
+	log.LogLevel = "warn"
+	if os.Getenv("JPEGRESTORE_TEST_VERBOSE") == "" {
+		log.SetLogger(quiet{})
+	}
+	ptest.Main(m)
+}
+
+type quiet struct{}
+
+func (quiet) Log(ctx context.Context, sev log.Severity, calldepth int, msg string) {}

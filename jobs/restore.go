@@ -1,0 +1,129 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"jpegrestore/pipeline"
+	"jpegrestore/report"
+	"jpegrestore/storage"
+	"jpegrestore/transforms"
+)
+
+// RestoreConfig is the restore job: restore every JPEG matched by Inputs into Out, mirroring
+// paths, and write the report under Report.
+type RestoreConfig struct {
+	// Inputs are local paths or gs://bucket/prefix URIs, globs allowed.
+	Inputs []string
+	// Out is the output root; Report defaults to Out/_report.
+	Out, Report string
+	transforms.RestoreConfig
+	// Progress is where the progress line goes (a terminal) or nil for none.
+	Progress io.Writer
+}
+
+// ReportDirName is the report folder under the output root.
+const ReportDirName = "_report"
+
+// Validate fills the defaults and checks the config.
+func (c *RestoreConfig) Validate() error {
+	if len(c.Inputs) == 0 {
+		return errors.New("restore: no --in given")
+	}
+	if c.Out == "" {
+		return errors.New("restore: no --out given")
+	}
+	for _, in := range c.Inputs {
+		if strings.TrimSuffix(in, "/") == strings.TrimSuffix(c.Out, "/") {
+			return fmt.Errorf("restore: --out %s is also an input; outputs must go elsewhere", c.Out)
+		}
+	}
+	if c.Report == "" {
+		c.Report = storage.Join(c.Out, ReportDirName)
+	}
+	c.Settings.Out = c.Out
+	if err := c.Settings.Validate(); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	return nil
+}
+
+// Pipeline builds the restore graph.
+func (c *RestoreConfig) Pipeline() *beam.Pipeline {
+	p, s := beam.NewPipelineWithRoot()
+	records := pipeline.Restore(s, c.Inputs, []string{c.Out, c.Report}, c.RestoreConfig)
+	pipeline.WriteReport(s, c.Report, records)
+	return p
+}
+
+// Result is what a job run leaves behind.
+type Result struct {
+	Summary *report.Summary
+	// Report is where summary.json, records.jsonl, failures.jsonl and report.html are.
+	Report string
+	// Failed counts the inputs that failed.
+	Failed int64
+}
+
+// RunRestore validates the config, loads the models (failing fast on a missing or corrupt one),
+// runs the pipeline and writes the final summary and HTML report.
+func RunRestore(ctx context.Context, c RestoreConfig) (*Result, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := transforms.PreloadModels(c.ORTLib, c.Models, c.Settings.Routes); err != nil {
+		return nil, err
+	}
+	meta := map[string]any{
+		"job": "restore", "inputs": c.Inputs, "out": c.Out, "format": c.Settings.Format,
+		"routes": c.Settings.Routes.String(), "model": c.Models.Default, "device": string(c.Models.Pool.Device),
+	}
+	return run(ctx, "restore", c.Pipeline(), c.Report, meta, c.Progress, true)
+}
+
+// run executes a pipeline with a progress line and finishes its report.
+func run(ctx context.Context, job string, p *beam.Pipeline, root string, meta map[string]any, progressTo io.Writer, examples bool) (*Result, error) {
+	prog := report.NewProgress(io.Discard, false)
+	if progressTo != nil {
+		prog = report.NewProgress(progressTo, true)
+	}
+	transforms.SetProgress(prog)
+	defer transforms.SetProgress(nil)
+	prog.Start(500 * time.Millisecond)
+	start := time.Now()
+	res, err := runPipeline(ctx, p)
+	prog.Stop()
+	if err != nil {
+		return nil, fmt.Errorf("%s: pipeline: %w", job, err)
+	}
+	meta["started"], meta["finished"] = start.UTC().Format(time.RFC3339), time.Now().UTC().Format(time.RFC3339)
+	meta["seconds"] = time.Since(start).Seconds()
+	if res != nil {
+		meta["beam_metrics"] = beamMetrics(res)
+	}
+	meta["pools"] = transforms.PoolMetrics()
+	s, err := finish(ctx, root, meta, examples)
+	if err != nil {
+		return nil, fmt.Errorf("%s: report: %w", job, err)
+	}
+	return &Result{Summary: s, Report: root, Failed: s.Failures}, nil
+}
+
+// ensure makes sure each report file exists (textio writes nothing for an empty collection).
+func ensure(ctx context.Context, root string, names ...string) error {
+	for _, n := range names {
+		uri := storage.Join(root, n)
+		if _, err := storage.Stat(ctx, uri); err != nil {
+			if err := storage.WriteFile(ctx, uri, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

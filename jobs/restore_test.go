@@ -1,0 +1,224 @@
+package jobs
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"jpegrestore/enhance"
+	"jpegrestore/jpeg"
+	"jpegrestore/pipeline"
+	"jpegrestore/pix"
+	"jpegrestore/report"
+	"jpegrestore/route"
+	"jpegrestore/storage"
+	"jpegrestore/storage/gcstest"
+	"jpegrestore/transforms"
+)
+
+func fixtureModel(name string) string {
+	return filepath.Join("..", "inference", "testdata", name+".json")
+}
+
+func restoreConfig(in, out, model string) RestoreConfig {
+	return RestoreConfig{Inputs: []string{in}, Out: out, RestoreConfig: transforms.RestoreConfig{
+		Settings: enhance.Settings{Format: enhance.FormatPNG, Routes: route.Default()},
+		Models:   enhance.ModelConfig{Default: fixtureModel(model)},
+	}}
+}
+
+// mixedArchive returns objects of every kind an archive holds: JPEGs in each band, gray,
+// progressive, a non-JPEG and a damaged file, under two prefixes.
+func mixedArchive(t *testing.T) map[string][]byte {
+	enc := func(c, q int) []byte {
+		return encodeJPEG(t, gradient(48, 32, c), q)
+	}
+	q30 := enc(3, 30)
+	return map[string][]byte{
+		"scans/a_q10.jpg":      enc(3, 10),
+		"scans/b_q30.jpg":      q30,
+		"scans/gray_q50.jpg":   enc(1, 50),
+		"scans/deep/c_q70.jpg": enc(3, 70),
+		"web/d_q95.jpg":        enc(3, 95),
+		"web/cut.jpg":          q30[:len(q30)/2],
+		"web/notes.txt":        []byte("not an image"),
+	}
+}
+
+func encodeJPEG(t *testing.T, m pix.Image, q int) []byte {
+	t.Helper()
+	b, err := jpeg.EncodeJPEG(m, jpeg.EncodeOptions{Quality: q, Subsampling: jpeg.Sub420})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func writeTree(t *testing.T, root string, objs map[string][]byte) {
+	t.Helper()
+	for name, data := range objs {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func readRecords(t *testing.T, uri string) []report.Record {
+	t.Helper()
+	b, err := storage.ReadFile(context.Background(), uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []report.Record
+	s := bufio.NewScanner(bytes.NewReader(b))
+	s.Buffer(nil, 1<<20)
+	for s.Scan() {
+		var r report.Record
+		if err := json.Unmarshal(s.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Rel < out[j].Rel })
+	return out
+}
+
+type outcome struct{ Rel, Status, Reason, Route string }
+
+func outcomes(rs []report.Record) []outcome {
+	var out []outcome
+	for _, r := range rs {
+		out = append(out, outcome{r.Rel, r.Status, r.Reason, r.Route})
+	}
+	return out
+}
+
+func TestRestoreLocal(t *testing.T) {
+	in, out := t.TempDir(), filepath.Join(t.TempDir(), "out")
+	writeTree(t, in, mixedArchive(t))
+	ctx := context.Background()
+	res, err := RunRestore(ctx, restoreConfig(in, out, "qcond"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []outcome{
+		{"scans/a_q10.jpg", "restored", "", "strong"},
+		{"scans/b_q30.jpg", "restored", "", "medium"},
+		{"scans/deep/c_q70.jpg", "restored", "", "light"},
+		{"scans/gray_q50.jpg", "restored", "", "medium"},
+		{"web/cut.jpg", "failed", "truncated", ""},
+		{"web/d_q95.jpg", "skipped", "passthrough", "passthrough"},
+		{"web/notes.txt", "skipped", "not_jpeg", ""},
+	}
+	report := filepath.Join(out, ReportDirName)
+	if diff := cmp.Diff(want, outcomes(readRecords(t, filepath.Join(report, pipeline.RecordsFile)))); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]outcome{{"web/cut.jpg", "failed", "truncated", ""}}, outcomes(readRecords(t, filepath.Join(report, pipeline.FailuresFile)))); diff != "" {
+		t.Errorf("failures (-want +got):\n%s", diff)
+	}
+	if res.Failed != 1 || res.Summary.Totals.Matched != 7 || res.Summary.Totals.Restored != 4 {
+		t.Errorf("summary totals %+v, failed %d", res.Summary.Totals, res.Failed)
+	}
+	for _, name := range []string{"scans/a_q10.png", "scans/deep/c_q70.png", "scans/gray_q50.png", "web/d_q95.png"} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Errorf("output %s: %v", name, err)
+		}
+	}
+	for _, name := range []string{pipeline.SummaryFile, pipeline.HTMLFile} {
+		if b, err := os.ReadFile(filepath.Join(report, name)); err != nil || len(b) == 0 {
+			t.Errorf("report file %s: %v", name, err)
+		}
+	}
+
+	// A rerun skips every complete output and redoes nothing; the failure is retried (and fails).
+	res, err = RunRestore(ctx, restoreConfig(in, out, "qcond"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := readRecords(t, filepath.Join(report, pipeline.RecordsFile))
+	counts := map[string]int{}
+	for _, r := range rs {
+		counts[r.Status+"/"+r.Reason]++
+	}
+	if diff := cmp.Diff(map[string]int{"skipped/done": 5, "skipped/not_jpeg": 1, "failed/truncated": 1}, counts); diff != "" {
+		t.Errorf("rerun (-want +got):\n%s", diff)
+	}
+	// A different model means redo.
+	res, err = RunRestore(ctx, restoreConfig(in, out, "conv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Summary.Totals.Restored != 4 {
+		t.Errorf("after a model change %d restored, want 4", res.Summary.Totals.Restored)
+	}
+}
+
+func TestRestoreGCS(t *testing.T) {
+	objs := map[string][]byte{}
+	for k, v := range mixedArchive(t) {
+		objs["in/"+k] = v
+	}
+	gcstest.Start(t, "archive", objs)
+	ctx := context.Background()
+	res, err := RunRestore(ctx, restoreConfig("gs://archive/in", "gs://archive/restored", "identity"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Summary.Totals.Matched != 7 || res.Failed != 1 {
+		t.Errorf("totals %+v", res.Summary.Totals)
+	}
+	out, err := storage.ReadFile(ctx, "gs://archive/restored/scans/a_q10.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(out, []byte("\x89PNG")) {
+		t.Error("output is not a PNG")
+	}
+	rs := readRecords(t, "gs://archive/restored/_report/records.jsonl")
+	if len(rs) != 7 || rs[0].Bucket != "archive" || rs[0].Prefix != "scans" {
+		t.Errorf("%d records, first %+v", len(rs), rs[0])
+	}
+	if _, err := storage.Stat(ctx, "gs://archive/restored/_report/report.html"); err != nil {
+		t.Error(err)
+	}
+	// Nothing was written locally under a folder named gs:.
+	if _, err := os.Stat("gs:"); err == nil {
+		t.Error("a local folder gs: appeared: a gs:// URI went through filepath")
+	}
+}
+
+func TestRestoreValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    RestoreConfig
+		want string
+	}{
+		{"no-in", RestoreConfig{Out: "/o"}, "no --in"},
+		{"no-out", RestoreConfig{Inputs: []string{"/i"}}, "no --out"},
+		{"out-is-in", restoreConfig("/same", "/same/", "identity"), "also an input"},
+		{"bad-format", func() RestoreConfig { c := restoreConfig("/i", "/o", "identity"); c.Settings.Format = "gif"; return c }(), "format"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate() = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	c := restoreConfig(t.TempDir(), t.TempDir(), "nonesuch")
+	if _, err := RunRestore(context.Background(), c); err == nil || !strings.Contains(err.Error(), "nonesuch") {
+		t.Errorf("a missing model did not fail at start-up: %v", err)
+	}
+}

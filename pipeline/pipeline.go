@@ -1,0 +1,148 @@
+// Package pipeline wires jpegrestore's jobs out of the transforms: composite PTransforms only,
+// with build-time validation and no I/O at construction.
+//
+//	match(glob) ─► reshuffle ─► restore (read, probe, route, enhance|passthrough, write, measure) ─► records
+//	records ─► records.jsonl, failures.jsonl, summary.json (one combiner over bucket × prefix ×
+//	           route × QF band), examples.json (the restored records that changed most and least)
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/textio"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/filter"
+
+	"jpegrestore/report"
+	"jpegrestore/storage"
+	"jpegrestore/transforms"
+)
+
+func init() {
+	// Summary (free-form Meta) and TopN travel as JSON: Beam's schema coder cannot encode
+	// map[string]any.
+	beam.RegisterCoder(reflect.TypeOf((*report.Summary)(nil)), encodeSummary, decodeSummary)
+	beam.RegisterCoder(reflect.TypeOf((*report.TopN)(nil)), encodeTopN, decodeTopN)
+	register.Function1x2[report.Record, string, error](recordJSON)
+	register.Function1x1[report.Record, bool](isFailed)
+	register.Combiner3[*report.Summary, report.Record, *report.Summary](&summaryFn{})
+	register.Combiner3[*report.TopN, report.Record, *report.TopN](&examplesFn{})
+	register.DoFn2x1[context.Context, *report.Summary, error](&writeSummaryFn{})
+	register.DoFn2x1[context.Context, *report.TopN, error](&writeExamplesFn{})
+}
+
+// Report file names under the report root.
+const (
+	RecordsFile  = "records.jsonl"
+	FailuresFile = "failures.jsonl"
+	SummaryFile  = "summary.json"
+	ExamplesFile = "examples.json"
+	HTMLFile     = "report.html"
+)
+
+// ExamplesPerEnd is how many most- and least-changed images the report shows.
+const ExamplesPerEnd = 3
+
+// Restore builds match → reshuffle → restore and returns the records.
+func Restore(s beam.Scope, inputs, exclude []string, cfg transforms.RestoreConfig) beam.PCollection {
+	s = s.Scope("pipeline.Restore")
+	if len(inputs) == 0 {
+		panic("pipeline.Restore: no inputs")
+	}
+	return transforms.Restore(s, cfg, transforms.Match(s, inputs, exclude))
+}
+
+// Eval builds match → reshuffle → eval and returns one record per reference and QF.
+func Eval(s beam.Scope, refs []string, cfg transforms.EvalConfig) beam.PCollection {
+	s = s.Scope("pipeline.Eval")
+	return transforms.Eval(s, cfg, transforms.Match(s, refs, nil))
+}
+
+// Survey builds match → reshuffle → survey (probe and no-reference score, no restoring).
+func Survey(s beam.Scope, inputs []string, cfg transforms.SurveyConfig) beam.PCollection {
+	s = s.Scope("pipeline.Survey")
+	return transforms.Survey(s, cfg, transforms.Match(s, inputs, nil))
+}
+
+// WriteReport writes the records, the failures, the summary and the examples under root.
+func WriteReport(s beam.Scope, root string, records beam.PCollection) {
+	s = s.Scope("pipeline.WriteReport")
+	lines := beam.ParDo(s, recordJSON, records)
+	textio.Write(s, storage.Join(root, RecordsFile), lines)
+	failed := beam.ParDo(s, recordJSON, filter.Include(s, records, isFailed))
+	textio.Write(s, storage.Join(root, FailuresFile), failed)
+	summary := beam.Combine(s, &summaryFn{}, records)
+	beam.ParDo0(s, &writeSummaryFn{URI: storage.Join(root, SummaryFile)}, summary)
+	examples := beam.Combine(s, &examplesFn{N: ExamplesPerEnd}, records)
+	beam.ParDo0(s, &writeExamplesFn{URI: storage.Join(root, ExamplesFile)}, examples)
+}
+
+func encodeSummary(s *report.Summary) ([]byte, error) { return json.Marshal(s) }
+func decodeSummary(b []byte) (*report.Summary, error) {
+	s := report.NewAccumulator()
+	return s, json.Unmarshal(b, s)
+}
+func encodeTopN(t *report.TopN) ([]byte, error) { return json.Marshal(t) }
+func decodeTopN(b []byte) (*report.TopN, error) {
+	var t report.TopN
+	return &t, json.Unmarshal(b, &t)
+}
+
+func recordJSON(r report.Record) (string, error) {
+	b, err := json.Marshal(r)
+	return string(b), err
+}
+
+func isFailed(r report.Record) bool { return r.Status == report.StatusFailed }
+
+// summaryFn aggregates records into a Summary; memory is bounded by the number of groups.
+type summaryFn struct{}
+
+func (*summaryFn) CreateAccumulator() *report.Summary { return report.NewAccumulator() }
+func (*summaryFn) AddInput(a *report.Summary, r report.Record) *report.Summary {
+	return report.Add(a, r)
+}
+func (*summaryFn) MergeAccumulators(a, b *report.Summary) *report.Summary { return report.Merge(a, b) }
+
+// examplesFn keeps the N restored records whose no-reference score rose most and least.
+type examplesFn struct {
+	N int `json:"n"`
+}
+
+func (f *examplesFn) CreateAccumulator() *report.TopN { return report.NewTopN(f.N) }
+func (*examplesFn) AddInput(a *report.TopN, r report.Record) *report.TopN {
+	a.Add(r)
+	return a
+}
+func (*examplesFn) MergeAccumulators(a, b *report.TopN) *report.TopN {
+	a.Merge(b)
+	return a
+}
+
+type writeSummaryFn struct {
+	URI string `json:"uri"`
+}
+
+func (f *writeSummaryFn) ProcessElement(ctx context.Context, s *report.Summary) error {
+	b, err := report.EncodeSummary(s)
+	if err != nil {
+		return fmt.Errorf("encoding summary: %w", err)
+	}
+	return storage.WriteFile(ctx, f.URI, b)
+}
+
+type writeExamplesFn struct {
+	URI string `json:"uri"`
+}
+
+func (f *writeExamplesFn) ProcessElement(ctx context.Context, t *report.TopN) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("encoding examples: %w", err)
+	}
+	return storage.WriteFile(ctx, f.URI, b)
+}

@@ -1,0 +1,202 @@
+package report
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"image"
+	"image/png"
+	"io"
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const evilName = "<script>alert(1)</script>.jpg"
+
+func pngCrop(t *testing.T, shade uint8) []byte {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, 8, 8))
+	for i := range img.Pix {
+		img.Pix[i] = shade + uint8(i)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func reportFixture(t *testing.T) (*Summary, []Example) {
+	t.Helper()
+	rs := randomRecords(rand.New(rand.NewPCG(13, 14)), 200)
+	rs = append(rs,
+		Record{URI: "/in/" + evilName, Rel: evilName, Bucket: "local", Prefix: "<b>x</b>", Status: StatusFailed, Reason: "<i>odd</i>"},
+		Record{Rel: "e/q10.png", Bucket: "local", Prefix: "e", Status: StatusRestored, Route: "eval", QF: 10, NRBefore: 2, NRAfter: 5,
+			PSNRBefore: Float(27.1), PSNRAfter: Float(29.4), SSIMBefore: Float(0.78), SSIMAfter: Float(0.84), PSNRBBefore: Float(25), PSNRBAfter: Float(29)},
+	)
+	s := addAll(rs)
+	s.Meta = map[string]any{"job": "restore " + evilName, "model": "fbcnn", "workers": 8.0, "start": "2025-01-02T03:04:05Z"}
+	examples := []Example{
+		{Rel: evilName, Caption: "changed most", Before: pngCrop(t, 10), After: pngCrop(t, 100), NRBefore: 1.5, NRAfter: 7.25},
+		{Rel: "2019/b.jpg", Caption: "changed least", Before: pngCrop(t, 50), After: pngCrop(t, 60), NRBefore: 6, NRAfter: 6.1},
+	}
+	return s, examples
+}
+
+func renderHTML(t *testing.T, s *Summary, ex []Example) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := WriteHTML(&b, s, ex); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// checkWellFormed parses page as XML: the report is written as polyglot markup (every element
+// closed, attributes quoted), so a strict XML parse catches unbalanced or broken tags. It
+// returns the number of elements per name.
+func checkWellFormed(t *testing.T, page string) map[string]int {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(page))
+	d.Entity = xml.HTMLEntity
+	counts := map[string]int{}
+	depth := 0
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("report is not well formed: %v", err)
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			if depth == 0 && tok.Name.Local != "html" {
+				t.Errorf("root element <%s>, want <html>", tok.Name.Local)
+			}
+			depth++
+			counts[tok.Name.Local]++
+		case xml.EndElement:
+			depth--
+		}
+	}
+	if depth != 0 {
+		t.Errorf("unclosed elements: depth %d at the end", depth)
+	}
+	return counts
+}
+
+func TestWriteHTML(t *testing.T) {
+	s, examples := reportFixture(t)
+	page := renderHTML(t, s, examples)
+	counts := checkWellFormed(t, page)
+
+	for _, want := range []string{
+		"<!DOCTYPE html>",
+		"<style>",
+		"<svg ",
+		"data:image/png;base64,",
+		"&lt;script&gt;alert(1)&lt;/script&gt;.jpg",
+		"&lt;b&gt;x&lt;/b&gt;",
+		"&lt;i&gt;odd&lt;/i&gt;",
+		"Failures by reason",
+		"Reference metrics per QF",
+		"Inputs per luma QF",
+		"Mean NR score per QF band",
+		"fbcnn",
+		"changed most",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<script", "<b>x", "<i>odd", "<link", "http://", "https://", "@import", "url("} {
+		if strings.Contains(strings.ToLower(page), strings.ToLower(bad)) {
+			t.Errorf("report contains %q: not escaped or not self-contained", bad)
+		}
+	}
+	// Two charts per bucket/prefix.
+	if got, want := counts["svg"], 2*len(s.Prefixes); got != want {
+		t.Errorf("%d <svg> elements, want %d (2 per bucket/prefix)", got, want)
+	}
+	if counts["rect"] == 0 {
+		t.Error("charts have no bars")
+	}
+	// Crops travel intact.
+	m := regexp.MustCompile(`data:image/png;base64,([A-Za-z0-9+/=]+)`).FindAllStringSubmatch(page, -1)
+	if len(m) != 2*len(examples) {
+		t.Fatalf("%d data URIs, want %d", len(m), 2*len(examples))
+	}
+	got, err := base64.StdEncoding.DecodeString(m[0][1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, examples[0].Before) {
+		t.Error("first data URI does not hold the first Before crop")
+	}
+	if _, err := png.Decode(bytes.NewReader(got)); err != nil {
+		t.Errorf("embedded crop does not decode: %v", err)
+	}
+	// Rendering is deterministic.
+	if again := renderHTML(t, s, examples); again != page {
+		t.Error("rendering the same summary twice gave different pages")
+	}
+}
+
+func TestWriteHTMLEmpty(t *testing.T) {
+	for name, s := range map[string]*Summary{"nil": nil, "empty": NewAccumulator()} {
+		t.Run(name, func(t *testing.T) {
+			page := renderHTML(t, s, nil)
+			checkWellFormed(t, page)
+			if !strings.Contains(page, "No input failed.") || strings.Contains(page, "<svg") {
+				t.Errorf("empty report: want no charts and no failures")
+			}
+		})
+	}
+}
+
+func TestDataURI(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{name: "empty", in: nil, want: ""},
+		{name: "png", in: []byte("\x89PNG\r\n\x1a\n"), want: "data:image/png;base64,iVBORw0KGgo="},
+		{name: "jpeg", in: []byte{0xFF, 0xD8, 0xFF, 0xE0}, want: "data:image/jpeg;base64,/9j/4A=="},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := string(dataURI(tc.in)); got != tc.want {
+				t.Errorf("dataURI = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNRChartScale(t *testing.T) {
+	var byBand [QFBins]Stats
+	byBand[1].NRBefore = Stat{N: 2, SumMicro: 4e6}  // mean 2
+	byBand[1].NRAfter = Stat{N: 2, SumMicro: 16e6}  // mean 8: the tallest bar
+	byBand[5].NRBefore = Stat{N: 1, SumMicro: -1e6} // negative: no height
+	byBand[5].NRAfter = Stat{N: 1, SumMicro: 4e6}   // mean 4: half height
+	c := nrChart(byBand)
+	full := float64(chartBase - chartTop)
+	wantHeights := []string{num(full / 4), num(full), "0.0", num(full / 2)}
+	var got []string
+	for _, b := range c.Bars {
+		got = append(got, b.Height)
+	}
+	if strings.Join(got, ",") != strings.Join(wantHeights, ",") {
+		t.Errorf("bar heights %v, want %v", got, wantHeights)
+	}
+	if c.Empty != "" {
+		t.Errorf("Empty = %q, want none", c.Empty)
+	}
+	if e := nrChart([QFBins]Stats{}); e.Empty == "" || len(e.Bars) != 0 {
+		t.Errorf("chart of nothing: %d bars, Empty %q", len(e.Bars), e.Empty)
+	}
+}
