@@ -7,6 +7,8 @@ const (
 	StatusRestored = "restored"
 	StatusSkipped  = "skipped"
 	StatusFailed   = "failed"
+	// StatusSurveyed is the report job's status: probed and scored, nothing written.
+	StatusSurveyed = "surveyed"
 )
 
 // Reasons of skipped records.

@@ -66,6 +66,8 @@ type Stats struct {
 	// Matched counts every record; Restored, Skipped and Failed split it by status.
 	Matched  int64 `json:"matched"`
 	Restored int64 `json:"restored"`
+	// Surveyed counts the records of a report (survey) job.
+	Surveyed int64 `json:"surveyed,omitempty"`
 	// Skipped and Failed count records by reason.
 	Skipped map[string]int64 `json:"skipped,omitempty"`
 	Failed  map[string]int64 `json:"failed,omitempty"`
@@ -176,6 +178,8 @@ func (s *Stats) add(r Record) {
 	switch r.Status {
 	case StatusRestored:
 		s.Restored++
+	case StatusSurveyed:
+		s.Surveyed++
 	case StatusSkipped:
 		s.Skipped = inc(s.Skipped, reasonOf(r), 1)
 	default:
@@ -188,9 +192,11 @@ func (s *Stats) add(r Record) {
 	s.Pixels += px
 	if r.NRMeasured() {
 		s.NRBefore.Add(r.NRBefore)
-		s.NRAfter.Add(r.NRAfter)
 		s.BlockinessBefore.Add(r.BlockinessBefore)
-		s.BlockinessAfter.Add(r.BlockinessAfter)
+		if r.Status != StatusSurveyed { // a survey has no "after"
+			s.NRAfter.Add(r.NRAfter)
+			s.BlockinessAfter.Add(r.BlockinessAfter)
+		}
 	}
 	s.Ref.add(r)
 	var total int64
@@ -218,6 +224,7 @@ func (s *Stats) add(r Record) {
 func (s *Stats) merge(o *Stats) {
 	s.Matched += o.Matched
 	s.Restored += o.Restored
+	s.Surveyed += o.Surveyed
 	for k, v := range o.Skipped {
 		s.Skipped = inc(s.Skipped, k, v)
 	}
@@ -261,7 +268,7 @@ func inc(m map[string]int64, k string, n int64) map[string]int64 {
 }
 
 func reasonOf(r Record) string {
-	if r.Status != StatusRestored && r.Status != StatusSkipped && r.Status != StatusFailed {
+	if r.Status != StatusRestored && r.Status != StatusSkipped && r.Status != StatusFailed && r.Status != StatusSurveyed {
 		return ReasonUnknown
 	}
 	if r.Reason == "" {
@@ -311,7 +318,7 @@ func Add(acc *Summary, r Record) *Summary {
 	}
 	acc.Version = max(acc.Version, SummaryVersion)
 	acc.Totals.add(r)
-	if r.Status != StatusRestored && r.Status != StatusSkipped {
+	if r.Status != StatusRestored && r.Status != StatusSkipped && r.Status != StatusSurveyed {
 		acc.Failures++ // failed, or no valid status: counted as failed, as in Stats
 	}
 	k := GroupKey{Bucket: r.Bucket, Prefix: r.Prefix, Route: r.Route, Band: QFBand(r.QF)}

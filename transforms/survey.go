@@ -27,7 +27,7 @@ type SurveyConfig struct {
 
 // Survey reads each input, estimates its quality factor from the quantization tables, decodes it
 // and scores it without a reference (no restoring): "how bad is this bucket?". Surveyed images
-// get status StatusSurveyed.
+// get status report.StatusSurveyed.
 func Survey(s beam.Scope, cfg SurveyConfig, inputs beam.PCollection) beam.PCollection {
 	s = s.Scope("transforms.Survey")
 	return beam.ParDo(s, &surveyFn{Config: cfg}, inputs)
@@ -89,9 +89,6 @@ func surveyOne(ctx context.Context, in enhance.Input, cfg SurveyConfig) (report.
 		rec.BlockinessBefore = b
 	}
 	rec.Timings["measure"] = time.Since(t).Seconds()
-	rec.Status = StatusSurveyed
+	rec.Status = report.StatusSurveyed
 	return rec, nil
 }
-
-// StatusSurveyed is the status of a record the report job probed and scored.
-const StatusSurveyed = "surveyed"

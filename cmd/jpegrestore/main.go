@@ -126,7 +126,11 @@ func finishJob(res *jobs.Result, err error, what string, stdout, stderr io.Write
 		return exitJobFailed
 	}
 	t := res.Summary.Totals
-	fmt.Fprintf(stdout, "%s: %d inputs: %d restored, %d skipped, %d failed\n", what, t.Matched, t.Restored, t.SkippedTotal(), t.FailedTotal())
+	if t.Surveyed > 0 {
+		fmt.Fprintf(stdout, "%s: %d inputs: %d surveyed, %d skipped, %d failed\n", what, t.Matched, t.Surveyed, t.SkippedTotal(), t.FailedTotal())
+	} else {
+		fmt.Fprintf(stdout, "%s: %d inputs: %d restored, %d skipped, %d failed\n", what, t.Matched, t.Restored, t.SkippedTotal(), t.FailedTotal())
+	}
 	fmt.Fprintf(stdout, "report: %s/report.html (summary.json, records.jsonl, failures.jsonl)\n", strings.TrimSuffix(res.Report, "/"))
 	if res.Failed > 0 {
 		return exitInputFailed

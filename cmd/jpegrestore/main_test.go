@@ -42,7 +42,7 @@ func TestRun(t *testing.T) {
 		{"restore-bad-input", []string{"restore", "--quiet", "--in", dir, "--out", filepath.Join(empty, "o2"), "--model", fixture}, exitOK, "1 inputs: 0 restored, 1 skipped, 0 failed", ""},
 		{"eval", []string{"eval", "--quiet", "--reference", refs, "--out", filepath.Join(empty, "e"), "--qf", "20,60", "--model", fixture}, exitOK, "QF  60  PSNR", ""},
 		{"eval-bad-qf", []string{"eval", "--reference", refs, "--out", empty, "--qf", "0"}, exitUsage, "", "QF 0"},
-		{"report", []string{"report", "--quiet", "--in", refs, "--out", filepath.Join(empty, "r")}, exitOK, "1 inputs", ""},
+		{"report", []string{"report", "--quiet", "--in", refs, "--out", filepath.Join(empty, "r")}, exitOK, "1 inputs: 0 surveyed, 1 skipped", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
