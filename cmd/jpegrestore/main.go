@@ -126,7 +126,7 @@ func finishJob(res *jobs.Result, err error, what string, stdout, stderr io.Write
 		return exitJobFailed
 	}
 	t := res.Summary.Totals
-	if t.Surveyed > 0 {
+	if what == "report" {
 		fmt.Fprintf(stdout, "%s: %d inputs: %d surveyed, %d skipped, %d failed\n", what, t.Matched, t.Surveyed, t.SkippedTotal(), t.FailedTotal())
 	} else {
 		fmt.Fprintf(stdout, "%s: %d inputs: %d restored, %d skipped, %d failed\n", what, t.Matched, t.Restored, t.SkippedTotal(), t.FailedTotal())
