@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"jpegrestore/jpeg"
+	"jpegrestore/pix"
 )
 
 func TestRun(t *testing.T) {
@@ -66,6 +69,24 @@ func writePNG(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeJPEG(t *testing.T, path string, q int) {
+	t.Helper()
+	m := image.NewNRGBA(image.Rect(0, 0, 48, 32))
+	for i := range m.Pix {
+		m.Pix[i] = uint8(i * 5)
+	}
+	data, err := jpeg.EncodeJPEG(pix.FromStd(m), jpeg.EncodeOptions{Quality: q, Subsampling: jpeg.Sub420})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
