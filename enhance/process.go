@@ -253,13 +253,9 @@ func Run(ctx context.Context, data []byte, p Plan, s Settings, models *Models) (
 // measure returns the no-reference JPEG quality score and the blockiness of an image, or zeros
 // for images too small to score.
 func measure(img pix.Image) (score, blockiness float64) {
-	s, err := quality.NRScore(img)
+	r, err := quality.NoReference(img)
 	if err != nil {
 		return 0, 0
 	}
-	b, err := quality.Blockiness(img)
-	if err != nil {
-		return s.S, 0
-	}
-	return s.S, b
+	return r.Score.S, r.Blockiness
 }

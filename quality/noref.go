@@ -80,65 +80,111 @@ type Score struct {
 //
 // img must be valid and at least 16×16 pixels.
 func NRScore(img Image) (Score, error) {
+	r, err := NoReference(img)
+	return r.Score, err
+}
+
+// NoRef is what NoReference measures in one pass over the luma plane.
+type NoRef struct {
+	Score      Score
+	Blockiness float64
+}
+
+// NoReference computes [NRScore] and [Blockiness] together, from one luma plane and one pass
+// over its neighbour differences (row-major in both directions, so it stays in cache). img must
+// be valid and at least 16×16 pixels.
+func NoReference(img Image) (NoRef, error) {
 	if err := validate(img); err != nil {
-		return Score{}, err
+		return NoRef{}, err
 	}
 	if err := checkMinSize(img, nrMinSide, "NRScore"); err != nil {
-		return Score{}, err
+		return NoRef{}, err
 	}
 	x := luma(img)
 	w, h := img.W, img.H
-	bh, ah, zh := nrFeatures(x, w, h, 1, w)
-	bv, av, zv := nrFeatures(x, h, w, w, 1)
+	lastH := blockSize*(w/blockSize-1) - 1 // 0-based index of the last boundary difference
+	lastV := blockSize*(h/blockSize-1) - 1
+	var (
+		hB, hAll, vB, vAll float64 // NRScore sums
+		hCross, vCross     int
+		sb, so             float64 // Blockiness sums
+		nb, no             int
+	)
+	colPrev := make([]float64, w) // the previous row's vertical differences
+	for y := 0; y < h; y++ {
+		row := x[y*w : (y+1)*w]
+		// A zero crossing is a sign change of the difference: sign(a)·sign(b) < 0 ⇔ a·b < 0.
+		prev := 0.0
+		var rowAll, rowB, rowSB, rowSO float64
+		for i, k := 0, 0; i+1 < w; i, k = i+1, k+1 {
+			d := row[i+1] - row[i]
+			ad := math.Abs(d)
+			rowAll += ad
+			if k == blockSize-1 {
+				k = -1
+				if i <= lastH {
+					rowB += ad
+				}
+				rowSB += ad
+				nb++
+			} else {
+				rowSO += ad
+				no++
+			}
+			if prev*d < 0 {
+				hCross++
+			}
+			prev = d
+		}
+		hAll, hB, sb, so = hAll+rowAll, hB+rowB, sb+rowSB, so+rowSO
+		if y+1 == h {
+			continue
+		}
+		next := x[(y+1)*w : (y+2)*w]
+		boundary := y%blockSize == blockSize-1
+		var rowV float64
+		for i, v := range row {
+			d := next[i] - v
+			rowV += math.Abs(d)
+			if colPrev[i]*d < 0 {
+				vCross++
+			}
+			colPrev[i] = d
+		}
+		vAll += rowV
+		if boundary {
+			if y <= lastV {
+				vB += rowV
+			}
+			sb += rowV
+			nb += w
+		} else {
+			so += rowV
+			no += w
+		}
+	}
+	feat := func(sumB, sumAll float64, cross, n, lines int) (b, a, z float64) {
+		b = sumB / float64(lines*(n/blockSize-1))
+		a = (8*(sumAll/float64(lines*(n-1))) - b) / 7
+		z = float64(cross) / float64(lines*(n-2))
+		return b, a, z
+	}
+	bh, ah, zh := feat(hB, hAll, hCross, w, h)
+	bv, av, zv := feat(vB, vAll, vCross, h, w)
 	sc := Score{B: (bh + bv) / 2, A: (ah + av) / 2, Z: (zh + zv) / 2}
 	b := max(sc.B, nrFeatureFloor)
 	a := max(sc.A, nrFeatureFloor)
 	z := max(sc.Z, nrFeatureFloor)
 	sc.S = nrAlpha + nrBeta*math.Pow(b, nrGamma1/10000)*math.Pow(a, nrGamma2/10000)*math.Pow(z, nrGamma3/10000)
-	return sc, nil
-}
-
-// nrFeatures computes B, A and Z of [NRScore] along one direction of the
-// plane x. The direction has n samples per line at stride step, and there
-// are lines lines starting stride apart: for the horizontal features
-// (n, lines, step, stride) = (W, H, 1, W), for the vertical ones (H, W, W, 1).
-func nrFeatures(x []float64, n, lines, step, stride int) (b, a, z float64) {
-	lastBoundary := blockSize*(n/blockSize-1) - 1 // 0-based index of the last boundary difference
-	var sumB, sumAll float64
-	var crossings int
-	for l := 0; l < lines; l++ {
-		base := l * stride
-		prevSign := 0.0
-		for i := 0; i+1 < n; i++ {
-			d := x[base+(i+1)*step] - x[base+i*step]
-			ad := math.Abs(d)
-			sumAll += ad
-			if i%blockSize == blockSize-1 && i <= lastBoundary {
-				sumB += ad
-			}
-			s := sign(d)
-			if i > 0 && prevSign*s < 0 {
-				crossings++
-			}
-			prevSign = s
-		}
-	}
-	nb := float64(lines * (n/blockSize - 1))
-	b = sumB / nb
-	a = (8*(sumAll/float64(lines*(n-1))) - b) / 7
-	z = float64(crossings) / float64(lines*(n-2))
-	return b, a, z
-}
-
-// sign returns -1, 0 or 1 like MATLAB's and numpy's sign.
-func sign(v float64) float64 {
+	mb, mo := sb/float64(nb), so/float64(no)
+	blk := mb / mo
 	switch {
-	case v > 0:
-		return 1
-	case v < 0:
-		return -1
+	case mo == 0 && mb == 0:
+		blk = 1
+	case mo == 0:
+		blk = math.Inf(1)
 	}
-	return 0
+	return NoRef{Score: sc, Blockiness: blk}, nil
 }
 
 // Blockiness returns how much larger the luminance steps across the 8×8
@@ -163,50 +209,6 @@ func sign(v float64) float64 {
 // rather than a scaled difference, so it does not depend on contrast or
 // image size. img must be valid and at least 16×16 pixels.
 func Blockiness(img Image) (float64, error) {
-	if err := validate(img); err != nil {
-		return 0, err
-	}
-	if err := checkMinSize(img, nrMinSide, "Blockiness"); err != nil {
-		return 0, err
-	}
-	x := luma(img)
-	w, h := img.W, img.H
-	var sb, so float64
-	var nb, no int
-	for y := 0; y < h; y++ {
-		row := x[y*w : (y+1)*w]
-		for i := 0; i+1 < w; i++ {
-			d := math.Abs(row[i+1] - row[i])
-			if i%blockSize == blockSize-1 {
-				sb += d
-				nb++
-			} else {
-				so += d
-				no++
-			}
-		}
-		if y+1 == h {
-			continue
-		}
-		next := x[(y+1)*w : (y+2)*w]
-		s := 0.0
-		for i, v := range row {
-			s += math.Abs(next[i] - v)
-		}
-		if y%blockSize == blockSize-1 {
-			sb += s
-			nb += w
-		} else {
-			so += s
-			no += w
-		}
-	}
-	mb, mo := sb/float64(nb), so/float64(no)
-	switch {
-	case mo == 0 && mb == 0:
-		return 1, nil
-	case mo == 0:
-		return math.Inf(1), nil
-	}
-	return mb / mo, nil
+	r, err := NoReference(img)
+	return r.Blockiness, err
 }

@@ -82,11 +82,8 @@ func surveyOne(ctx context.Context, in enhance.Input, cfg SurveyConfig) (report.
 		return enhance.Fail(rec, "decode", "corrupt", err), nil
 	}
 	t = time.Now()
-	if s, err := quality.NRScore(d.Image); err == nil {
-		rec.NRBefore = s.S
-	}
-	if b, err := quality.Blockiness(d.Image); err == nil {
-		rec.BlockinessBefore = b
+	if r, err := quality.NoReference(d.Image); err == nil {
+		rec.NRBefore, rec.BlockinessBefore = r.Score.S, r.Blockiness
 	}
 	rec.Timings["measure"] = time.Since(t).Seconds()
 	rec.Status = report.StatusSurveyed
