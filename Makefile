@@ -28,9 +28,13 @@ demo: build
 	@$(BIN) probe $(DEMO); rc=$$?; if [ $$rc -ne 0 ] && [ $$rc -ne 3 ]; then exit $$rc; fi
 	@echo; echo "demo archive: $(DEMO)  (jpegrestore probe --json $(DEMO) for JSON records)"
 
+# Debian's python3-torch is visible only to /usr/bin/python3, not to other pythons on PATH.
+PYTHON := /usr/bin/python3
+
 test: setup
 	go vet ./...
-	go test -count=1 ./...
+	go test -count=1 -timeout 30m ./...
+	$(PYTHON) -m pytest -q -p no:cacheprovider training/tests
 
 test-short: setup
 	go test -short ./...
@@ -38,6 +42,8 @@ test-short: setup
 # Benchmarks report ratios against a baseline run side by side, e.g. libjpeg-turbo vs image/jpeg.
 bench: setup
 	go test -run '^$$' -bench . -benchmem ./jpeg ./quality
+	go test -run '^$$' -bench . -benchtime 10x ./gpuworker
+	go test -run '^$$' -bench PipelineEfficiency -benchtime 1x ./jobs
 
 FUZZTIME ?= 30s
 fuzz: setup

@@ -418,6 +418,15 @@ func TestNewRestorerValidates(t *testing.T) {
 	if got := r.Tiles(); got != (TileConfig{Tile: 512, Overlap: 32}) {
 		t.Errorf("default tiles %+v, want 512/32 for a receptive field of 23", got)
 	}
+	m := testManifest(401, false)
+	m.Overlap = 64 // measured: a U-Net's far receptive field contributes nothing measurable
+	if r, err = NewRestorer(identityEngine, m, Config{}); err != nil || r.Tiles() != (TileConfig{Tile: 512, Overlap: 64}) {
+		t.Errorf("manifest overlap: %+v, %v", r, err)
+	}
+	m.Overlap = 40
+	if _, err := NewRestorer(identityEngine, m, Config{}); err == nil {
+		t.Error("an overlap that is not a multiple of 16 was accepted")
+	}
 }
 
 func TestLoadManifest(t *testing.T) {

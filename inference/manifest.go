@@ -38,9 +38,17 @@ type Manifest struct {
 	PadMultiple int `json:"pad_multiple"`
 	// ReceptiveField is the full width in pixels of the input region one output pixel depends
 	// on. Tiles overlap by at least ReceptiveField-1 so each kept pixel sees all of it.
-	ReceptiveField int    `json:"receptive_field"`
-	TrainedQF      [2]int `json:"trained_qf"`
-	Params         int64  `json:"params,omitempty"`
+	ReceptiveField int `json:"receptive_field"`
+	// Overlap, when set, is the tile overlap (a multiple of 16) at which tiled output was measured
+	// to match whole-image output to within OverlapMaxDiff. Deep U-Nets have receptive fields of
+	// hundreds of pixels whose far edges contribute nothing measurable; overlapping tiles by the
+	// whole field would make tiling cost more than the model. 0 means ReceptiveField-1.
+	Overlap int `json:"overlap,omitempty"`
+	// OverlapMaxDiff is the largest absolute difference (in [0,1] units) between tiled and
+	// whole-image output measured at Overlap.
+	OverlapMaxDiff float64 `json:"overlap_max_diff,omitempty"`
+	TrainedQF      [2]int  `json:"trained_qf"`
+	Params         int64   `json:"params,omitempty"`
 	// PSNR is the measured quality table, kept as written for reports.
 	PSNR json.RawMessage `json:"psnr,omitempty"`
 
@@ -85,6 +93,9 @@ func (m *Manifest) Validate() error {
 	}
 	if m.ReceptiveField < 1 {
 		errs = append(errs, fmt.Errorf("receptive_field %d < 1", m.ReceptiveField))
+	}
+	if m.Overlap < 0 || m.Overlap%16 != 0 {
+		errs = append(errs, fmt.Errorf("overlap %d is not a multiple of 16", m.Overlap))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("manifest %s: %w", m.Name, err)

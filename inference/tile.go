@@ -44,8 +44,8 @@ type TileConfig struct {
 	// Tile is the tile side in pixels (the model's input size), a multiple of 16; 0 means 512.
 	Tile int
 	// Overlap is the overlap of neighbouring tiles in pixels, a multiple of 16; 0 means the
-	// smallest multiple of 16 that is at least the receptive field minus one, which makes tiled
-	// output equal whole-image output.
+	// manifest's measured overlap, else the smallest multiple of 16 that is at least the
+	// receptive field minus one, which makes tiled output equal whole-image output.
 	Overlap int
 }
 
@@ -57,9 +57,11 @@ func (c TileConfig) resolve(m *Manifest) (TileConfig, error) {
 	if c.Tile == 0 {
 		c.Tile = DefaultTile
 	}
-	need := roundUp(m.ReceptiveField-1, 16)
 	if c.Overlap == 0 {
-		c.Overlap = need
+		c.Overlap = m.Overlap
+	}
+	if c.Overlap == 0 {
+		c.Overlap = roundUp(m.ReceptiveField-1, 16)
 	}
 	switch {
 	case c.Tile%m.PadMultiple != 0 || c.Tile <= 0:

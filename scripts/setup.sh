@@ -16,9 +16,11 @@ ORT_DIR="$ROOT/.deps/onnxruntime"
 ORT_LIB="$ORT_DIR/libonnxruntime.so.1"
 
 # libjpeg-turbo (the decoder, djpeg/cjpeg for the parity tests), Pillow and NumPy (the challenge's
-# encoder; the demo archive), scikit-image (ships the public-domain/CC0 demo photos).
+# encoder; the demo archive), scikit-image (ships the public-domain/CC0 demo photos), PyTorch,
+# ONNX, PyYAML and pytest (training/ and its tests; CPU-only PyTorch from Debian).
 APT_PACKAGES=(gcc make ca-certificates libjpeg62-turbo-dev libturbojpeg0-dev libjpeg-turbo-progs
-	python3 python3-pil python3-numpy python3-skimage)
+	python3 python3-pil python3-numpy python3-skimage python3-torch python3-onnx python3-yaml
+	python3-pytest)
 
 log() { printf 'setup: %s\n' "$*"; }
 

@@ -1,0 +1,144 @@
+"""JPEGModel: the training logic (loss, optimizer, LR schedule, EMA, checkpoints) around an arch."""
+import contextlib
+import copy
+import math
+import os
+
+import torch
+from torch.nn import functional as F
+
+from training.archs import build_arch
+
+
+def charbonnier(pred, target, eps=1e-3):
+    """charbonnier loss: mean(sqrt((pred - target)^2 + eps^2))."""
+    return torch.sqrt((pred - target) ** 2 + eps * eps).mean()
+
+
+LOSSES = {"l1": lambda p, t: F.l1_loss(p, t), "charbonnier": charbonnier}
+
+
+class JPEGModel:
+    """JPEGModel owns the network, its EMA copy, the optimizer and the step counter.
+
+    `opt` is the parsed options dict (keys network_g, train); it is deep-copied and never modified.
+    Options under `train`: lr, weight_decay, betas, total_steps (cosine schedule length),
+    warmup_steps, eta_min_ratio, loss (l1 | charbonnier), ema_decay (0 = off), bf16 (CPU autocast),
+    channels_last, grad_clip.
+    """
+
+    def __init__(self, opt, device="cpu"):
+        self.opt = copy.deepcopy(opt)
+        t = self.opt.get("train", {})
+        self.device = torch.device(device)
+        self.net = build_arch(self.opt["network_g"]).to(self.device)
+        self.channels_last = bool(t.get("channels_last", True))
+        if self.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.bf16 = bool(t.get("bf16", False))
+        self.loss_fn = LOSSES[t.get("loss", "l1")]
+        self.lr = float(t.get("lr", 2e-4))
+        self.total_steps = int(t.get("total_steps", 100000))
+        self.warmup = int(t.get("warmup_steps", 0))
+        self.eta_min_ratio = float(t.get("eta_min_ratio", 0.01))
+        self.grad_clip = float(t.get("grad_clip", 0) or 0)
+        self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=self.lr,
+                                           betas=tuple(t.get("betas", (0.9, 0.99))),
+                                           weight_decay=float(t.get("weight_decay", 0.0)))
+        self.ema_decay = float(t.get("ema_decay", 0) or 0)
+        self.net_ema = copy.deepcopy(self.net).eval() if self.ema_decay > 0 else None
+        if self.net_ema is not None:
+            for p in self.net_ema.parameters():
+                p.requires_grad_(False)
+        self.step = 0
+
+    def lr_at(self, step, progress=None):
+        """lr_at is the learning rate of `step`: linear warm-up, then cosine decay to lr*eta_min_ratio
+        over total_steps, or over `progress` in [0,1] when given (a time-budgeted run)."""
+        if step < self.warmup:
+            return self.lr * (step + 1) / self.warmup
+        if progress is not None:
+            frac = min(1.0, max(0.0, progress))
+        else:
+            frac = min(1.0, (step - self.warmup) / max(1, self.total_steps - self.warmup))
+        lo = self.lr * self.eta_min_ratio
+        return lo + (self.lr - lo) * 0.5 * (1 + math.cos(math.pi * frac))
+
+    def _autocast(self):
+        if self.bf16:
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _to(self, x):
+        x = x.to(self.device, non_blocking=True)
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def train_step(self, batch, progress=None):
+        """train_step runs one optimisation step on {lq, gt, qtable} and returns the loss (float).
+
+        `progress` in [0,1] drives the cosine schedule by time instead of by total_steps."""
+        self.net.train()
+        lq, gt, qt = self._to(batch["lq"]), self._to(batch["gt"]), batch["qtable"].to(self.device)
+        for g in self.optimizer.param_groups:
+            g["lr"] = self.lr_at(self.step, progress)
+        with self._autocast():
+            out = self.net(lq, qt)
+        loss = self.loss_fn(out.float(), gt)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.grad_clip)
+        self.optimizer.step()
+        if self.net_ema is not None:
+            self._update_ema()
+        self.step += 1
+        return float(loss.detach())
+
+    @torch.no_grad()
+    def _update_ema(self):
+        d = min(self.ema_decay, (1 + self.step) / (10 + self.step))
+        for pe, p in zip(self.net_ema.parameters(), self.net.parameters()):
+            pe.mul_(d).add_(p.detach(), alpha=1 - d)
+
+    def eval_net(self):
+        """eval_net is the network to evaluate and export: the EMA copy when EMA is on."""
+        return (self.net_ema if self.net_ema is not None else self.net).eval()
+
+    def state_dict(self):
+        return {
+            "step": self.step,
+            "options": self.opt,
+            "net": self.net.state_dict(),
+            "net_ema": self.net_ema.state_dict() if self.net_ema is not None else None,
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def save(self, path, extra=None):
+        """save writes a checkpoint atomically (temp file + rename)."""
+        state = self.state_dict()
+        state.update(extra or {})
+        tmp = f"{path}.tmp"
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+
+    def load(self, path):
+        """load restores network, EMA, optimizer and step from a checkpoint; returns the checkpoint dict."""
+        ckpt = torch.load(path, map_location=self.device)
+        self.net.load_state_dict(ckpt["net"])
+        if self.net_ema is not None:
+            self.net_ema.load_state_dict(ckpt["net_ema"] if ckpt.get("net_ema") else ckpt["net"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.step = int(ckpt["step"])
+        return ckpt
+
+
+def load_eval_net(ckpt_path, opt=None, device="cpu"):
+    """load_eval_net builds the arch from the checkpoint's (or the given) options and loads its weights,
+    preferring the EMA weights; returns (net in eval mode, float32, NCHW; options)."""
+    ckpt = torch.load(ckpt_path, map_location=device)
+    opt = opt or ckpt["options"]
+    net = build_arch(opt["network_g"])
+    net.load_state_dict(ckpt.get("net_ema") or ckpt["net"])
+    return net.to(device).eval(), opt
