@@ -8,7 +8,7 @@ export JPEGRESTORE_ORT_LIB ?= $(CURDIR)/.deps/onnxruntime/libonnxruntime.so.1
 BIN   := bin/jpegrestore
 DEMO  := .demo/archive
 
-.PHONY: all setup build demo test test-short bench fuzz clean
+.PHONY: all setup build demo test test-short bench fuzz clean gcs-emulator
 
 all: build
 
@@ -49,6 +49,13 @@ FUZZTIME ?= 30s
 fuzz: setup
 	go test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./jpeg
 	go test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./jpeg
+
+# A local GCS (fake-gcs-server, in memory) on 127.0.0.1:4443 whose bucket "archive" holds the
+# demo archive; point jpegrestore at it with STORAGE_EMULATOR_HOST=127.0.0.1:4443.
+gcs-emulator: build
+	@/usr/bin/python3 scripts/make_demo_archive.py .demo/gcs/archive/photos
+	go build -o bin/fake-gcs-server github.com/fsouza/fake-gcs-server
+	bin/fake-gcs-server -scheme http -host 127.0.0.1 -port 4443 -public-host 127.0.0.1 -backend memory -data .demo/gcs
 
 clean:
 	rm -rf bin .demo
