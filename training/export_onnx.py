@@ -1,6 +1,6 @@
 """Export a checkpoint to ONNX with its manifest and a parity fixture:
 python3 training/export_onnx.py -opt training/options/fast.yml --ckpt .train/fast/latest.pt
---out models/fast.onnx [--eval result.json].
+--out models/fast.onnx [--eval result.json] [--overlap N --overlap-max-diff D].
 
 Writes <out> (opset 17, falling back to 13; dynamic N/H/W; inputs `image` [N,3,H,W] and `qtable`
 [N,128], output `restored`), the manifest <stem>.json that inference/ reads, and <stem>.parity.json:
@@ -120,7 +120,7 @@ def parity_fixture(net):
             "restored": restored.flatten().tolist()}
 
 
-def write_all(net, opt, out, eval_json=None):
+def write_all(net, opt, out, eval_json=None, overlap=0, overlap_max_diff=0.0):
     """write_all exports net to `out` and writes the manifest and parity fixture beside it; returns the manifest."""
     out = pathlib.Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +131,7 @@ def write_all(net, opt, out, eval_json=None):
             psnr = json.load(f)
     manifest = {
         "name": opt["name"],
-        "version": int(opt.get("version", 1)),
+        "version": str(opt.get("version", 1)),
         "file": out.name,
         "sha256": sha256_file(out),
         "opset": opset,
@@ -143,6 +143,10 @@ def write_all(net, opt, out, eval_json=None):
         "conditioning": "qtable",
         "pad_multiple": PAD_MULTIPLE,
         "receptive_field": receptive_field(net),
+        # Measured on the Go side (go test -run TestMeasureOverlap ./gpuworker): the tile overlap
+        # at which tiled output matches whole-image output to within overlap_max_diff.
+        "overlap": int(overlap),
+        "overlap_max_diff": float(overlap_max_diff),
         "trained_qf": list(opt.get("manifest", {}).get("trained_qf", [10, 95])),
         "params": int(sum(p.numel() for p in net.parameters())),
         "arch": opt["network_g"]["type"],
@@ -162,10 +166,12 @@ def main():
     ap.add_argument("--ckpt", required=True)
     ap.add_argument("--out", required=True, help="e.g. models/fast.onnx")
     ap.add_argument("--eval", default=None, help="test.py JSON to embed as the manifest's psnr")
+    ap.add_argument("--overlap", type=int, default=0, help="measured tile overlap (multiple of 16); 0: receptive field")
+    ap.add_argument("--overlap-max-diff", type=float, default=0.0, help="tiled-vs-whole difference measured at --overlap")
     a = ap.parse_args()
     opt = load_options(a.opt)
     net, _ = load_eval_net(a.ckpt, opt)
-    m = write_all(net, opt, a.out, a.eval)
+    m = write_all(net, opt, a.out, a.eval, a.overlap, a.overlap_max_diff)
     print(json.dumps({k: v for k, v in m.items() if k != "psnr"}, indent=2))
 
 

@@ -36,7 +36,7 @@ def test_export_manifest_parity(tmp_path):
     manifest = json.loads((tmp_path / "tiny.json").read_text())
     assert manifest == m
     assert manifest["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
-    for k, v in {"name": "tiny", "version": 3, "file": "tiny.onnx", "output": "restored",
+    for k, v in {"name": "tiny", "version": "3", "file": "tiny.onnx", "output": "restored",
                  "conditioning": "qtable", "pad_multiple": 16, "trained_qf": [10, 95]}.items():
         assert manifest[k] == v
     assert manifest["inputs"] == {"image": "image", "qtable": "qtable"}

@@ -1,0 +1,159 @@
+package gpuworker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"jpegrestore/inference"
+	"jpegrestore/jpeg"
+	"jpegrestore/pix"
+)
+
+// parityFile is what training/export_onnx.py writes beside a model: a fixed input, its qtable and
+// PyTorch's output.
+type parityFile struct {
+	ImageShape []int     `json:"image_shape"`
+	Image      []float32 `json:"image"`
+	QTable     []float32 `json:"qtable"`
+	Restored   []float32 `json:"restored"`
+	Tolerance  float64   `json:"tolerance"`
+}
+
+// shippedModels returns the manifests in models/.
+func shippedModels(t *testing.T) []string {
+	ms, err := filepath.Glob(filepath.Join("..", "models", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range ms {
+		if filepath.Ext(m[:len(m)-len(".json")]) == "" { // skip x.parity.json
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestShippedModels checks every model in models/: its manifest and sha256, its ONNX inputs
+// against the manifest, ONNX Runtime's output against PyTorch's on the export's parity vectors
+// (≤ 1e-4), and tiled against whole-image output at the manifest's overlap.
+func TestShippedModels(t *testing.T) {
+	initORT(t)
+	models := shippedModels(t)
+	if len(models) == 0 {
+		t.Skip("models/ holds no model yet")
+	}
+	for _, path := range models {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			m, err := inference.LoadManifest(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Open(m, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			b, err := os.ReadFile(path[:len(path)-len(".json")] + ".parity.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var par parityFile
+			if err := json.Unmarshal(b, &par); err != nil {
+				t.Fatal(err)
+			}
+			h, w := par.ImageShape[2], par.ImageShape[3]
+			var q []float32
+			if m.Conditioned() {
+				q = par.QTable
+			}
+			got, err := p.Infer(context.Background(), par.Image, h, w, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxDiff(par.Restored, got); d > 1e-4 {
+				t.Errorf("ONNX Runtime differs from PyTorch by %g (> 1e-4)", d)
+			}
+			if d := tiledVsWhole(t, p, m, m.Overlap); d > m.OverlapMaxDiff+1e-6 {
+				t.Errorf("tiled at overlap %d differs from whole-image by %g, the manifest says %g", m.Overlap, d, m.OverlapMaxDiff)
+			}
+		})
+	}
+}
+
+// tiledVsWhole restores a 600×400 photo-like JPEG with 256-pixel tiles at the given overlap and
+// as one tile, and returns the largest difference of the float outputs.
+func tiledVsWhole(t *testing.T, p *Pool, m *inference.Manifest, overlap int) float64 {
+	src := pix.New(600, 400, 3)
+	for y := 0; y < 400; y++ {
+		for x := 0; x < 600; x++ {
+			o := (y*600 + x) * 3
+			src.Pix[o], src.Pix[o+1], src.Pix[o+2] = uint8(x^y), uint8(x*y>>6), uint8((x+y)>>2)
+		}
+	}
+	data, err := jpeg.EncodeJPEG(src, jpeg.EncodeOptions{Quality: 20, Subsampling: jpeg.Sub420})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := jpeg.Decode(data, jpeg.DecodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q []float32
+	if m.Conditioned() {
+		v := jpeg.ModelQTable(d.Info)
+		q = v[:]
+	}
+	in := inference.Planar{C: 3, H: 400, W: 600, Data: make([]float32, 3*400*600)}
+	for i := 0; i < 400*600; i++ {
+		for c := 0; c < 3; c++ {
+			in.Data[c*400*600+i] = float32(d.Image.Pix[3*i+c]) / 255
+		}
+	}
+	whole, err := inference.NewRestorer(p, m, inference.Config{TileConfig: inference.TileConfig{Tile: 608}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiled, err := inference.NewRestorer(p, m, inference.Config{TileConfig: inference.TileConfig{Tile: 256, Overlap: max(overlap, 16)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := whole.RestorePlanar(context.Background(), in, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := tiled.RestorePlanar(context.Background(), in, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return maxDiff(a.Data, b.Data)
+}
+
+// TestMeasureOverlap prints, for the model named by $JPEGRESTORE_MEASURE_OVERLAP, the largest
+// tiled-vs-whole difference at each overlap; the smallest overlap whose difference is below
+// half a gray level goes into the manifest (training/export_onnx.py --overlap). It does nothing
+// in a normal test run.
+func TestMeasureOverlap(t *testing.T) {
+	path := os.Getenv("JPEGRESTORE_MEASURE_OVERLAP")
+	if path == "" {
+		t.Skip("set JPEGRESTORE_MEASURE_OVERLAP=models/NAME.json to measure")
+	}
+	initORT(t)
+	m, err := inference.LoadManifest(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Open(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for _, ov := range []int{16, 32, 48, 64, 96, 128, 192} {
+		d := tiledVsWhole(t, p, m, ov)
+		fmt.Printf("overlap %3d  max|tiled-whole| %.6f  (%.2f gray levels)\n", ov, d, d*255)
+	}
+}
