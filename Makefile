@@ -19,17 +19,16 @@ build: setup
 	go build -o $(BIN) ./cmd/jpegrestore
 
 # The demo archive is made from public-domain/CC0 photos that python3-skimage ships (never from
-# ../shared/data). It holds a non-JPEG and a truncated file on purpose: probe lists them as failed
-# records and exits 3, which the demo expects.
+# ../shared/data). It holds a non-JPEG and a truncated file on purpose: the restore records them
+# (skipped and failed) and exits 3, which the demo expects. A rerun skips what is done.
 demo: build
 	@/usr/bin/python3 scripts/make_demo_archive.py $(DEMO)
 	@$(BIN) doctor
 	@echo
-	@$(BIN) probe $(DEMO); rc=$$?; if [ $$rc -ne 0 ] && [ $$rc -ne 3 ]; then exit $$rc; fi
-	@echo; echo "demo archive: $(DEMO)  (jpegrestore probe --json $(DEMO) for JSON records)"
-
-# Debian's python3-torch is visible only to /usr/bin/python3, not to other pythons on PATH.
-PYTHON := /usr/bin/python3
+	@$(BIN) probe $(DEMO) | tail -n 12; echo
+	@$(BIN) restore --preset fast --in $(DEMO) --out .demo/restored; rc=$$?; \
+	  if [ $$rc -ne 0 ] && [ $$rc -ne 3 ]; then exit $$rc; fi
+	@echo; echo "restored images: .demo/restored/   report: .demo/restored/_report/report.html"
 
 test: setup
 	go vet ./...

@@ -1,14 +1,17 @@
 package jobs
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"image"
 	"image/png"
 	"io/fs"
+	"os"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
@@ -81,7 +84,7 @@ func finish(ctx context.Context, root string, meta map[string]any, withExamples 
 		return nil, err
 	}
 	s.Meta = meta
-	if err := ensure(ctx, root, pipeline.RecordsFile, pipeline.FailuresFile); err != nil {
+	if err := mergeShards(ctx, root); err != nil {
 		return nil, err
 	}
 	var examples []report.Example
@@ -129,6 +132,79 @@ func loadExamples(ctx context.Context, root string) []report.Example {
 		}
 	}
 	return out
+}
+
+// mergeShards streams the record shards the pipeline left under root into records.jsonl and
+// failures.jsonl, dropping lines a retried bundle wrote twice (by input URI), and deletes the
+// shards. Memory grows only by 8 bytes of hash per input.
+func mergeShards(ctx context.Context, root string) error {
+	var shards []string
+	dir := storage.Join(root, pipeline.ShardsDir)
+	err := storage.Match(ctx, dir, func(o storage.Object) error {
+		shards = append(shards, o.URI)
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	records, err := storage.Create(ctx, storage.Join(root, pipeline.RecordsFile))
+	if err != nil {
+		return err
+	}
+	failures, err := storage.Create(ctx, storage.Join(root, pipeline.FailuresFile))
+	if err != nil {
+		records.Abort()
+		return err
+	}
+	seen := map[uint64]bool{}
+	merge := func(uri string) error {
+		r, err := storage.Open(ctx, uri)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		for sc.Scan() {
+			var head struct{ URI, Status string }
+			if err := json.Unmarshal(sc.Bytes(), &head); err != nil {
+				return fmt.Errorf("record shard %s: %w", uri, err)
+			}
+			h := fnv.New64a()
+			h.Write([]byte(head.URI))
+			if k := h.Sum64(); seen[k] {
+				continue
+			} else {
+				seen[k] = true
+			}
+			records.Write(sc.Bytes())
+			records.WriteByte('\n')
+			if head.Status == report.StatusFailed {
+				failures.Write(sc.Bytes())
+				failures.WriteByte('\n')
+			}
+		}
+		return sc.Err()
+	}
+	for _, sh := range shards {
+		if err := merge(sh); err != nil {
+			records.Abort()
+			failures.Abort()
+			return err
+		}
+	}
+	if err := errors.Join(records.Commit(), failures.Commit()); err != nil {
+		return err
+	}
+	for _, sh := range shards {
+		if err := storage.Delete(ctx, sh); err != nil {
+			return err
+		}
+	}
+	if !storage.IsGCS(dir) {
+		os.Remove(dir) // the now empty local folder; GCS has no folders
+	}
+	return nil
 }
 
 // cropSide is the side of the before/after crops, in pixels.

@@ -114,16 +114,3 @@ func run(ctx context.Context, job string, p *beam.Pipeline, root string, meta ma
 	}
 	return &Result{Summary: s, Report: root, Failed: s.Failures}, nil
 }
-
-// ensure makes sure each report file exists (textio writes nothing for an empty collection).
-func ensure(ctx context.Context, root string, names ...string) error {
-	for _, n := range names {
-		uri := storage.Join(root, n)
-		if _, err := storage.Stat(ctx, uri); err != nil {
-			if err := storage.WriteFile(ctx, uri, nil); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}

@@ -2,8 +2,9 @@
 // with build-time validation and no I/O at construction.
 //
 //	match(glob) ─► reshuffle ─► restore (read, probe, route, enhance|passthrough, write, measure) ─► records
-//	records ─► records.jsonl, failures.jsonl, summary.json (one combiner over bucket × prefix ×
-//	           route × QF band), examples.json (the restored records that changed most and least)
+//	records ─► record shards (merged by the job into records.jsonl and failures.jsonl),
+//	           summary.json (one combiner over bucket × prefix × route × QF band),
+//	           examples.json (the restored records that changed most and least)
 package pipeline
 
 import (
@@ -13,9 +14,7 @@ import (
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/textio"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/filter"
 
 	"jpegrestore/report"
 	"jpegrestore/storage"
@@ -28,7 +27,6 @@ func init() {
 	beam.RegisterCoder(reflect.TypeOf((*report.Summary)(nil)), encodeSummary, decodeSummary)
 	beam.RegisterCoder(reflect.TypeOf((*report.TopN)(nil)), encodeTopN, decodeTopN)
 	register.Function1x2[report.Record, string, error](recordJSON)
-	register.Function1x1[report.Record, bool](isFailed)
 	register.Combiner3[*report.Summary, report.Record, *report.Summary](&summaryFn{})
 	register.Combiner3[*report.TopN, report.Record, *report.TopN](&examplesFn{})
 	register.DoFn2x1[context.Context, *report.Summary, error](&writeSummaryFn{})
@@ -68,13 +66,21 @@ func Survey(s beam.Scope, inputs []string, cfg transforms.SurveyConfig) beam.PCo
 	return transforms.Survey(s, cfg, transforms.Match(s, inputs, nil))
 }
 
-// WriteReport writes the records, the failures, the summary and the examples under root.
+// ShardsDir is where the pipeline leaves the record shards under the report root; the job merges
+// them into RecordsFile and FailuresFile after the run (the "_tmp-" prefix keeps inputs that
+// include the report folder from matching them).
+const ShardsDir = "_tmp-records"
+
+// ShardLines bounds the lines a record shard holds, and so the memory a worker spends on them.
+const ShardLines = 2000
+
+// WriteReport writes the record shards, the summary and the examples under root. Records go to
+// shards per bundle rather than through one grouped writer, so memory stays flat in the number
+// of inputs; only the combiners' accumulators cross worker boundaries.
 func WriteReport(s beam.Scope, root string, records beam.PCollection) {
 	s = s.Scope("pipeline.WriteReport")
 	lines := beam.ParDo(s, recordJSON, records)
-	textio.Write(s, storage.Join(root, RecordsFile), lines)
-	failed := beam.ParDo(s, recordJSON, filter.Include(s, records, isFailed))
-	textio.Write(s, storage.Join(root, FailuresFile), failed)
+	transforms.WriteShards(s, storage.Join(root, ShardsDir), ShardLines, lines)
 	summary := beam.Combine(s, &summaryFn{}, records)
 	beam.ParDo0(s, &writeSummaryFn{URI: storage.Join(root, SummaryFile)}, summary)
 	examples := beam.Combine(s, &examplesFn{N: ExamplesPerEnd}, records)
@@ -96,8 +102,6 @@ func recordJSON(r report.Record) (string, error) {
 	b, err := json.Marshal(r)
 	return string(b), err
 }
-
-func isFailed(r report.Record) bool { return r.Status == report.StatusFailed }
 
 // summaryFn aggregates records into a Summary; memory is bounded by the number of groups.
 type summaryFn struct{}
