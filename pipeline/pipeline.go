@@ -72,7 +72,7 @@ func Survey(s beam.Scope, inputs []string, cfg transforms.SurveyConfig) beam.PCo
 const ShardsDir = "_tmp-records"
 
 // ShardLines bounds the lines a record shard holds, and so the memory a worker spends on them.
-const ShardLines = 2000
+const ShardLines = 500
 
 // WriteReport writes the record shards, the summary and the examples under root. Records go to
 // shards per bundle rather than through one grouped writer, so memory stays flat in the number

@@ -18,7 +18,7 @@ from training.models.jpeg_model import load_eval_net  # noqa: E402
 from training.utils.evaluate import EVAL_QFS, evaluate, format_table, load_eval_images  # noqa: E402
 from training.utils.options import load_options  # noqa: E402
 
-DEFAULT_VAL = "/work/shared/data/val/kodak24"
+DEFAULT_VAL = str(pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "val" / "kodak24")
 
 
 def main():

@@ -23,8 +23,13 @@ from training.utils.evaluate import evaluate, load_eval_images  # noqa: E402
 from training.utils.options import load_options, repo_path  # noqa: E402
 
 
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
 def data_root(opt):
-    return pathlib.Path(os.environ.get("JPEGRESTORE_DATA") or opt["datasets"].get("data_root", "."))
+    """data_root is $JPEGRESTORE_DATA or the options' data_root, relative paths taken from the repo root."""
+    p = pathlib.Path(os.environ.get("JPEGRESTORE_DATA") or opt["datasets"].get("data_root", "."))
+    return p if p.is_absolute() else REPO / p
 
 
 def train_dataset_options(opt):
