@@ -52,14 +52,14 @@ func (m *recordMetrics) dist(name string) beam.Distribution {
 
 // record counts one finished record.
 func (m *recordMetrics) record(ctx context.Context, r report.Record) {
-	m.counter("records_total{status=" + r.Status + "}").Inc(ctx, 1)
+	m.counter("records_total{status="+r.Status+"}").Inc(ctx, 1)
 	if r.Status == report.StatusFailed {
-		m.counter("dead_letters_total{reason=" + r.Reason + "}").Inc(ctx, 1)
+		m.counter("dead_letters_total{reason="+r.Reason+"}").Inc(ctx, 1)
 	}
 	if r.Status == report.StatusRestored {
 		m.pixels.Inc(ctx, int64(r.Width)*int64(r.Height))
 	}
 	for stage, sec := range r.Timings {
-		m.dist("stage_latency_ns{stage=" + stage + "}").Update(ctx, int64(sec*1e9))
+		m.dist("stage_latency_ns{stage="+stage+"}").Update(ctx, int64(sec*1e9))
 	}
 }

@@ -167,12 +167,17 @@ func (f *restoreFlags) config(stderr io.Writer) (jobs.RestoreConfig, error) {
 	return c, c.Validate()
 }
 
-func restore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("restore", stderr)
+// parseRestore parses the flags shared by restore and watch (extra registers the command's own)
+// into a validated config and starts Beam; code is non-zero when the command must stop.
+func parseRestore(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (c jobs.RestoreConfig, code int) {
+	fs := newFlags(name, stderr)
 	var f restoreFlags
 	f.register(fs)
+	if extra != nil {
+		extra(fs)
+	}
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return c, exitUsage
 	}
 	c, err := f.config(stderr)
 	if err == nil {
@@ -180,31 +185,32 @@ func restore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "jpegrestore:", err)
-		return exitUsage
+		return c, exitUsage
+	}
+	return c, exitOK
+}
+
+func restore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, code := parseRestore("restore", args, stderr, nil)
+	if code != exitOK {
+		return code
 	}
 	res, err := jobs.RunRestore(ctx, c)
 	return finishJob(res, err, "restore", stdout, stderr)
 }
 
 func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("watch", stderr)
-	var f restoreFlags
-	f.register(fs)
-	interval := fs.Duration("interval", 30*time.Second, "pause between cycles")
-	cycles := fs.Int("cycles", 0, "stop after this many cycles (0: until interrupted)")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	c, err := f.config(stderr)
-	if err == nil {
-		err = startBeam(&f.runner, stderr)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "jpegrestore:", err)
-		return exitUsage
+	var interval time.Duration
+	var cycles int
+	c, code := parseRestore("watch", args, stderr, func(fs *flag.FlagSet) {
+		fs.DurationVar(&interval, "interval", 30*time.Second, "pause between cycles")
+		fs.IntVar(&cycles, "cycles", 0, "stop after this many cycles (0: until interrupted)")
+	})
+	if code != exitOK {
+		return code
 	}
 	c.Progress = nil
-	res, err := jobs.RunWatch(ctx, jobs.WatchConfig{RestoreConfig: c, Interval: *interval, Cycles: *cycles, Log: stdout})
+	res, err := jobs.RunWatch(ctx, jobs.WatchConfig{RestoreConfig: c, Interval: interval, Cycles: cycles, Log: stdout})
 	if err == nil && res == nil {
 		fmt.Fprintln(stdout, "watch: stopped before the first cycle finished")
 		return exitOK
