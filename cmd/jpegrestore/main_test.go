@@ -43,6 +43,7 @@ func TestRun(t *testing.T) {
 		{"restore-bad-routes", []string{"restore", "--in", dir, "--out", empty, "--routes", "a=1-50"}, exitUsage, "", "QF 51-100 is in no band"},
 		{"restore-missing-model", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o"), "--model", filepath.Join(dir, "none.json")}, exitJobFailed, "", "none.json"},
 		{"restore-bad-input", []string{"restore", "--quiet", "--in", dir, "--out", filepath.Join(empty, "o2"), "--model", fixture}, exitOK, "1 inputs: 0 restored, 1 skipped, 0 failed", ""},
+		{"watch-one-cycle", []string{"watch", "--in", dir, "--out", filepath.Join(empty, "w"), "--model", fixture, "--cycles", "1"}, exitOK, "cycle 1: 1 matched, 0 restored, 1 skipped", ""},
 		{"eval", []string{"eval", "--quiet", "--reference", refs, "--out", filepath.Join(empty, "e"), "--qf", "20,60", "--model", fixture}, exitOK, "QF  60  PSNR", ""},
 		{"eval-bad-qf", []string{"eval", "--reference", refs, "--out", empty, "--qf", "0"}, exitUsage, "", "QF 0"},
 		{"report", []string{"report", "--quiet", "--in", refs, "--out", filepath.Join(empty, "r")}, exitOK, "1 inputs: 0 surveyed, 1 skipped", ""},
