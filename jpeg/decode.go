@@ -107,7 +107,7 @@ func DecodeParsed(data []byte, info *Info, opt DecodeOptions) (*Decoded, error) 
 	var code C.int
 	var msg [256]C.char
 	rc := C.jr_decompress((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)),
-		(*C.uchar)(unsafe.Pointer(&buf[0])), C.int(w), C.int(h), pf, C.TJFLAG_LIMITSCANS,
+		(*C.uchar)(unsafe.Pointer(&buf[0])), C.int(w), C.int(h), pf, C.TJFLAG_LIMITSCANS|C.TJFLAG_ACCURATEDCT,
 		&code, &msg[0], C.int(len(msg)))
 	out := &Decoded{Info: info}
 	if rc != 0 {

@@ -6,8 +6,10 @@ package jpeg
 #include <stdlib.h>
 #include <turbojpeg.h>
 
-// jr_compress encodes src with TurboJPEG (libjpeg's IJG tables at the given quality, forced
-// baseline, ISLOW FDCT). On success *out holds a buffer the caller frees with tjFree.
+// jr_compress encodes src with TurboJPEG: libjpeg's IJG tables at the given quality, forced
+// baseline, and the ISLOW forward DCT (TJFLAG_ACCURATEDCT: TurboJPEG's own default when
+// compressing is the fast DCT, which cjpeg, Pillow and OpenCV do not use). On success *out holds a
+// buffer the caller frees with tjFree.
 static int jr_compress(const unsigned char *src, int w, int h, int pf, int subsamp, int quality,
                        unsigned char **out, unsigned long *outSize, char *msg, int msglen) {
 	tjhandle t = tjInitCompress();
@@ -17,7 +19,7 @@ static int jr_compress(const unsigned char *src, int w, int h, int pf, int subsa
 	}
 	*out = NULL;
 	*outSize = 0;
-	int rc = tjCompress2(t, src, w, 0, h, pf, out, outSize, subsamp, quality, 0);
+	int rc = tjCompress2(t, src, w, 0, h, pf, out, outSize, subsamp, quality, TJFLAG_ACCURATEDCT);
 	if (rc != 0) {
 		snprintf(msg, msglen, "%s", tjGetErrorStr2(t));
 		if (*out != NULL) {
