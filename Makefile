@@ -6,6 +6,8 @@ export PATH := $(PATH):/usr/local/go/bin
 export JPEGRESTORE_ORT_LIB ?= $(CURDIR)/.deps/onnxruntime/libonnxruntime.so.1
 
 BIN   := bin/jpegrestore
+# Debian's python3-torch is visible only to /usr/bin/python3, not to other pythons on PATH.
+PYTHON := /usr/bin/python3
 DEMO  := .demo/archive
 
 .PHONY: all setup build demo test test-short bench fuzz clean gcs-emulator
