@@ -180,14 +180,23 @@ func parseRestore(name string, args []string, stderr io.Writer, extra func(*flag
 		return c, exitUsage
 	}
 	c, err := f.config(stderr)
-	if err == nil {
-		err = startBeam(&f.runner, stderr)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "jpegrestore:", err)
+	if !ready(err, &f.runner, stderr) {
 		return c, exitUsage
 	}
 	return c, exitOK
+}
+
+// ready reports whether a command may run: its config validated (err is nil) and Beam started.
+// Otherwise it prints why.
+func ready(err error, rf *runnerFlags, stderr io.Writer) bool {
+	if err == nil {
+		err = startBeam(rf, stderr)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "jpegrestore:", err)
+		return false
+	}
+	return true
 }
 
 func restore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -232,12 +241,7 @@ func survey(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	c := jobs.SurveyConfig{Inputs: in, Out: *out, Progress: progressTo(stderr, *quiet),
 		SurveyConfig: transforms.SurveyConfig{Limits: jpeg.Limits{MaxPixels: *maxPixels}}}
-	err := c.Validate()
-	if err == nil {
-		err = startBeam(&rf, stderr)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "jpegrestore:", err)
+	if !ready(c.Validate(), &rf, stderr) {
 		return exitUsage
 	}
 	res, err := jobs.RunSurvey(ctx, c)
@@ -260,12 +264,7 @@ func eval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	c := jobs.EvalConfig{Reference: *ref, Out: *out, Progress: progressTo(stderr, *quiet),
 		EvalConfig: transforms.EvalConfig{QFs: qfs, Models: mf.config(), ORTLib: mf.ortLib}}
-	err := c.Validate()
-	if err == nil {
-		err = startBeam(&rf, stderr)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "jpegrestore:", err)
+	if !ready(c.Validate(), &rf, stderr) {
 		return exitUsage
 	}
 	res, err := jobs.RunEval(ctx, c)
