@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -19,8 +21,9 @@ import (
 //
 //	go test -run '^$' -bench . -benchtime 20x ./gpuworker
 //
-// tiling overhead = RawSession/batch4 ÷ Restore/ensemble-1 − 1 (in MP/s of image, the restorer's
-// tiles overlap); pool efficiency = Pool/callers-N ÷ RawSession/batch4.
+// tiling overhead = RawSession/batch1 ÷ Restore/ensemble-1 − 1 (in MP/s of image, the restorer's
+// tiles overlap); pool efficiency = Pool/callers-N ÷ RawSession/batch1, the faster raw batch on
+// the CPU.
 func benchModel(b *testing.B) *inference.Manifest {
 	initORT(b)
 	if p := os.Getenv("JPEGRESTORE_BENCH_MODEL"); p != "" {
@@ -35,6 +38,15 @@ func benchModel(b *testing.B) *inference.Manifest {
 
 const benchTile = inference.DefaultTile
 
+// benchOptions are the pool's defaults; JPEGRESTORE_BENCH_SPIN=1 lets ORT's threads spin (ORT's
+// own default), in the raw session too, and JPEGRESTORE_BENCH_BATCH=N sets the pool's MaxBatch.
+func benchOptions() Options {
+	n, _ := strconv.Atoi(os.Getenv("JPEGRESTORE_BENCH_BATCH"))
+	return Options{Spin: benchSpin(), MaxBatch: n}
+}
+
+func benchSpin() bool { return os.Getenv("JPEGRESTORE_BENCH_SPIN") != "" }
+
 func reportMPs(b *testing.B, pixels int) {
 	b.ReportMetric(float64(pixels)*float64(b.N)/1e6/b.Elapsed().Seconds(), "MP/s")
 }
@@ -45,7 +57,7 @@ func BenchmarkRawSession(b *testing.B) {
 	m := benchModel(b)
 	for _, n := range []int{1, 4} {
 		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {
-			opts, err := newSessionOptions(defaultThreads(1), -1)
+			opts, err := newSessionOptions(defaultThreads(1), -1, benchSpin())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -86,7 +98,7 @@ func BenchmarkPool(b *testing.B) {
 	m := benchModel(b)
 	for _, callers := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("callers-%d", callers), func(b *testing.B) {
-			p, err := Open(m, Options{MaxBatch: 4})
+			p, err := Open(m, benchOptions())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -125,7 +137,7 @@ func BenchmarkPool(b *testing.B) {
 // with and without self-ensemble; MP/s counts image pixels.
 func BenchmarkRestore(b *testing.B) {
 	m := benchModel(b)
-	p, err := Open(m, Options{MaxBatch: 4})
+	p, err := Open(m, benchOptions())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -152,6 +164,80 @@ func BenchmarkRestore(b *testing.B) {
 				}
 			}
 			reportMPs(b, img.W*img.H)
+		})
+	}
+}
+
+// BenchmarkPoolEfficiency alternates rounds of four tiles on a bare session and four tiles through
+// the pool from N callers, so drift on a shared machine hits both alike; it reports the pool's
+// throughput as a share of the bare session's (b.N counts rounds).
+func BenchmarkPoolEfficiency(b *testing.B) {
+	m := benchModel(b)
+	opts, err := newSessionOptions(defaultThreads(1), -1, benchSpin())
+	if err != nil {
+		b.Fatal(err)
+	}
+	inputs := []string{m.Inputs.Image}
+	if m.Conditioned() {
+		inputs = append(inputs, m.Inputs.QTable)
+	}
+	s, err := ort.NewDynamicAdvancedSession(m.Path(), inputs, []string{m.Output}, opts)
+	opts.Destroy()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Destroy()
+	const round = 4
+	x := randomTile(3*benchTile*benchTile, 1)
+	var q []float32
+	shape := ort.NewShape(1, 3, benchTile, benchTile)
+	xt, _ := ort.NewTensor(shape, x)
+	yt, _ := ort.NewEmptyTensor[float32](shape)
+	defer xt.Destroy()
+	defer yt.Destroy()
+	in := []ort.Value{xt}
+	if m.Conditioned() {
+		q = randomTile(inference.QTableLen, 2)
+		qt, _ := ort.NewTensor(ort.NewShape(1, inference.QTableLen), q)
+		defer qt.Destroy()
+		in = append(in, qt)
+	}
+	for _, callers := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("callers-%d", callers), func(b *testing.B) {
+			p, err := Open(m, benchOptions())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			var raw, pool time.Duration
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				for j := 0; j < round; j++ {
+					if err := s.Run(in, []ort.Value{yt}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				t1 := time.Now()
+				var wg sync.WaitGroup
+				for c := 0; c < callers; c++ {
+					wg.Add(1)
+					go func(c int) {
+						defer wg.Done()
+						for j := c; j < round; j += callers {
+							if _, err := p.Infer(context.Background(), x, benchTile, benchTile, q); err != nil {
+								b.Error(err)
+							}
+						}
+					}(c)
+				}
+				wg.Wait()
+				raw += t1.Sub(t0)
+				pool += time.Since(t1)
+			}
+			mp := float64(round*b.N*benchTile*benchTile) / 1e6
+			b.ReportMetric(mp/raw.Seconds(), "raw-MP/s")
+			b.ReportMetric(mp/pool.Seconds(), "pool-MP/s")
+			b.ReportMetric(100*raw.Seconds()/pool.Seconds(), "%-of-raw")
 		})
 	}
 }

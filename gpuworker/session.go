@@ -44,9 +44,9 @@ var errNoCUDA = errors.New("the CUDA execution provider is unavailable: the load
 	"(onnxruntime-linux-x64-gpu-*.tgz with CUDA 12 and cuDNN 9) via --ort-lib, or run with --device cpu " +
 	"(--device auto falls back to CPU by itself)")
 
-// newSessionOptions builds options for one session: threads intra-op threads, and the CUDA
-// provider on device cudaID when cudaID ≥ 0.
-func newSessionOptions(threads, cudaID int) (*ort.SessionOptions, error) {
+// newSessionOptions builds options for one session: threads intra-op threads that spin when idle
+// or sleep, and the CUDA provider on device cudaID when cudaID ≥ 0.
+func newSessionOptions(threads, cudaID int, spin bool) (*ort.SessionOptions, error) {
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, err
@@ -58,6 +58,13 @@ func newSessionOptions(threads, cudaID int) (*ort.SessionOptions, error) {
 		return fail(err)
 	}
 	if err := opts.SetInterOpNumThreads(1); err != nil {
+		return fail(err)
+	}
+	allow := "0"
+	if spin {
+		allow = "1"
+	}
+	if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", allow); err != nil {
 		return fail(err)
 	}
 	if cudaID >= 0 {

@@ -86,8 +86,8 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&m.ensemble, "ensemble", 0, "self-ensemble size 1, 2, 4 or 8 for routes that set none (default 1)")
 	fs.IntVar(&m.tile, "tile", 0, "tile side in pixels, a multiple of 16 (default 512)")
 	fs.IntVar(&m.threads, "threads", 0, "CPU threads per model session (default: all cores)")
-	fs.IntVar(&m.batch, "batch", 0, "most tiles per model run (default 4)")
-	fs.DurationVar(&m.maxWait, "batch-wait", 0, "longest a tile waits for a batch to fill (default 2ms)")
+	fs.IntVar(&m.batch, "batch", 0, "most tiles per model run (default 1 on the CPU, 4 on CUDA)")
+	fs.DurationVar(&m.maxWait, "batch-wait", 0, "longest a partial batch waits for more tiles (default none on the CPU, 2ms on CUDA)")
 }
 
 func (m *modelFlags) config() enhance.ModelConfig {
