@@ -12,7 +12,7 @@ func TestAcquireSharesPools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Acquire(m, Options{Sessions: 1}) // the same options once defaults are filled
+	b, err := Acquire(m, Options{Device: DeviceCPU}) // the same options once defaults are filled
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,9 @@
 package inference
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // Engine runs a model on one tile. x holds the tile in CHW order, 3×h×w float32 RGB in [0,1];
 // q holds the QTableLen conditioning values, or is nil for models without conditioning. It returns
@@ -17,3 +20,22 @@ type EngineFunc func(ctx context.Context, x []float32, h, w int, q []float32) ([
 func (f EngineFunc) Infer(ctx context.Context, x []float32, h, w int, q []float32) ([]float32, error) {
 	return f(ctx, x, h, w, q)
 }
+
+// Releaser is implemented by engines that reuse output buffers: the Restorer hands each tile's
+// output back once it has stored it, so restoring an archive does not allocate per tile.
+type Releaser interface {
+	Release(y []float32)
+}
+
+// tileBufs recycles the Restorer's input tiles.
+var tileBufs sync.Pool
+
+// getTile returns a buffer of n values (contents undefined).
+func getTile(n int) []float32 {
+	if b, ok := tileBufs.Get().(*[]float32); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]float32, n)
+}
+
+func putTile(b []float32) { tileBufs.Put(&b) }

@@ -468,3 +468,23 @@ func TestLoadManifest(t *testing.T) {
 		}
 	}
 }
+
+func TestToByteRoundsHalfToEven(t *testing.T) {
+	ref := func(v float32) uint8 {
+		return uint8(max(0, min(255, math.RoundToEven(float64(v)*255))))
+	}
+	vals := []float32{-1, -0.001, 0, 0.5 / 255, 1.5 / 255, 2.5 / 255, 254.5 / 255, 1, 1.2,
+		float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	for k := 0; k <= 255*8; k++ {
+		vals = append(vals, float32(k)/(255*8), math.Nextafter32(float32(k)/(255*2), 2), math.Nextafter32(float32(k)/(255*2), -1))
+	}
+	for _, v := range vals {
+		want := ref(v)
+		if math.IsNaN(float64(v)) {
+			want = 0
+		}
+		if got := toByte(v); got != want {
+			t.Errorf("toByte(%v) = %d, want %d", v, got, want)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 
 	"jpegrestore/pix"
@@ -169,9 +168,20 @@ func (r *Restorer) tile(ctx context.Context, h, w int, ry, cx span, q []float32,
 	for i := range xs {
 		xs[i] = reflectIndex(cx.start+i, w)
 	}
-	x := make([]float32, 3*th*tw)
+	x := getTile(3 * th * tw)
+	defer putTile(x)
 	src(x, ys, xs)
-	var acc []float32
+	var (
+		acc  []float32
+		outs [][]float32 // the engine's buffers, released once the tile is stored
+	)
+	if rel, ok := r.eng.(Releaser); ok {
+		defer func() {
+			for _, y := range outs {
+				rel.Release(y)
+			}
+		}()
+	}
 	for _, t := range r.ensemble {
 		in, ih, iw := t.apply(x, 3, th, tw)
 		y, err := r.eng.Infer(ctx, in, ih, iw, q)
@@ -181,11 +191,12 @@ func (r *Restorer) tile(ctx context.Context, h, w int, ry, cx span, q []float32,
 		if len(y) != len(in) {
 			return fmt.Errorf("inference: model %s returned %d values for a 3x%dx%d tile", r.man.Name, len(y), ih, iw)
 		}
+		outs = append(outs, y)
 		back, _, _ := inverse[t].apply(y, 3, ih, iw)
 		if acc == nil {
 			acc = back
 			if len(r.ensemble) > 1 && t == 0 {
-				acc = append([]float32(nil), back...) // y may be the engine's buffer
+				acc = append([]float32(nil), back...) // back is the engine's buffer
 			}
 			continue
 		}
@@ -239,24 +250,38 @@ func planarSource(in Planar) source {
 	}
 }
 
-// toByte quantizes a model output: clamp to [0,1], scale to 255, round half to even.
+// toByte quantizes a model output: clamp to [0,1], scale to 255, round half to even (NaN → 0).
 func toByte(v float32) uint8 {
-	f := math.RoundToEven(float64(v) * 255)
-	return uint8(max(0, min(255, f)))
+	x := float64(v) * 255 // exact: a float32 times 255 fits a float64
+	switch {
+	case x >= 255:
+		return 255
+	case x > 0:
+		// Adding 2⁵² leaves no fraction bits, so the FPU rounds half to even; the sum minus 2⁵²
+		// is that integer. (math.RoundToEven costs twice as much here.)
+		return uint8((x + 0x1p52) - 0x1p52)
+	}
+	return 0
 }
 
 func bytesSink(img pix.Image) sink {
 	return func(t []float32, th, tw, ty0, tx0, oy, ox, kh, kw int) {
 		plane := th * tw
 		for i := 0; i < kh; i++ {
-			for j := 0; j < kw; j++ {
-				s := (ty0+i)*tw + tx0 + j
-				o := (oy+i)*img.W + ox + j
-				if img.C == 1 {
-					img.Pix[o] = toByte((t[s] + t[plane+s] + t[2*plane+s]) / 3)
-					continue
+			s := (ty0+i)*tw + tx0
+			r, g, b := t[s:s+kw], t[plane+s:plane+s+kw], t[2*plane+s:2*plane+s+kw]
+			o := (oy+i)*img.W + ox
+			if img.C == 1 {
+				dst := img.Pix[o : o+kw]
+				for j := range dst {
+					dst[j] = toByte((r[j] + g[j] + b[j]) / 3)
 				}
-				img.Pix[3*o], img.Pix[3*o+1], img.Pix[3*o+2] = toByte(t[s]), toByte(t[plane+s]), toByte(t[2*plane+s])
+				continue
+			}
+			dst := img.Pix[3*o : 3*(o+kw)]
+			for j := range r {
+				d := dst[3*j : 3*j+3]
+				d[0], d[1], d[2] = toByte(r[j]), toByte(g[j]), toByte(b[j])
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,9 +48,12 @@ func encodeJPEGErr(m pix.Image, q int) ([]byte, error) {
 
 // BenchmarkPipelineEfficiency restores 200 images of 512×384 (0.2 MP each; QF 20..59, all
 // restored) through the whole pipeline on Prism, and runs the bare model on the same tiles in
-// the same process: efficiency = pipeline MP/s ÷ model MP/s (the issue asks ≥ 85%).
+// the same process: efficiency = pipeline MP/s ÷ model MP/s (the issue asks ≥ 85%). The machine
+// is shared and its speed drifts, so the runs alternate — model, pipeline, model, pipeline, …,
+// model — and each pipeline run is compared with the mean of the model runs on either side;
+// b.N counts pipeline runs (use -benchtime 3x).
 //
-//	JPEGRESTORE_BENCH_MODEL=models/fast.json go test -run '^$' -bench PipelineEfficiency -benchtime 1x ./jobs
+//	JPEGRESTORE_BENCH_MODEL=models/fast.json go test -run '^$' -bench PipelineEfficiency -benchtime 3x ./jobs
 func BenchmarkPipelineEfficiency(b *testing.B) {
 	const n, w, h = 200, 512, 384
 	in := b.TempDir()
@@ -72,6 +76,8 @@ func BenchmarkPipelineEfficiency(b *testing.B) {
 		b.Fatal(err)
 	}
 	model := rawModelMPs(b, man, w, h, n)
+	var pipeSum, modelSum float64
+	effs := make([]float64, 0, b.N)
 	for i := 0; i < b.N; i++ {
 		out := filepath.Join(b.TempDir(), "out")
 		c := restoreConfig(in, out, "")
@@ -85,15 +91,23 @@ func BenchmarkPipelineEfficiency(b *testing.B) {
 		if res.Summary.Totals.Restored != n {
 			b.Fatalf("%d restored of %d", res.Summary.Totals.Restored, n)
 		}
-		mps := float64(n*w*h) / 1e6 / sec
-		b.ReportMetric(mps, "pipeline-MP/s")
-		b.ReportMetric(model, "model-MP/s")
-		b.ReportMetric(100*mps/model, "efficiency-%")
+		pipe := float64(n*w*h) / 1e6 / sec
+		next := rawModelMPs(b, man, w, h, n)
+		effs = append(effs, pipe/((model+next)/2))
+		pipeSum += pipe
+		modelSum += (model + next) / 2
+		model = next
 	}
+	slices.Sort(effs)
+	b.ReportMetric(pipeSum/float64(b.N), "pipeline-MP/s")
+	b.ReportMetric(modelSum/float64(b.N), "model-MP/s")
+	b.ReportMetric(100*effs[len(effs)/2], "median-efficiency-%")
+	b.ReportMetric(100*effs[0], "min-efficiency-%")
 }
 
-// rawModelMPs runs the model through a pool with 4 concurrent callers on tiles of the images'
-// size (what the pipeline feeds it), for as many pixels as the archive holds.
+// rawModelMPs runs the model through a pool with its default sessions and 4 concurrent callers
+// on tiles of the images' size (what the pipeline feeds it), for as many pixels as the archive
+// holds. (BenchmarkPoolEfficiency in gpuworker puts such a pool at 93–100% of a bare session.)
 func rawModelMPs(b *testing.B, man *inference.Manifest, w, h, n int) float64 {
 	p, err := gpuworker.Open(man, gpuworker.Options{})
 	if err != nil {

@@ -255,7 +255,5 @@ func cropPNG(m pix.Image) ([]byte, error) {
 	for y := 0; y < h; y++ {
 		copy(c.Pix[y*w*m.C:(y+1)*w*m.C], m.Pix[((y0+y)*m.W+x0)*m.C:])
 	}
-	var b bytes.Buffer
-	err := png.Encode(&b, c.Std())
-	return b.Bytes(), err
+	return jpeg.EncodePNG(c, jpeg.Metadata{}, png.DefaultCompression)
 }

@@ -131,11 +131,14 @@ func BenchmarkEncode(b *testing.B) {
 	b.Run("png-bestspeed", func(b *testing.B) {
 		b.SetBytes(int64(len(src.Pix)))
 		b.ReportAllocs()
+		var out []byte
 		for i := 0; i < b.N; i++ {
-			if _, err := EncodePNG(src, Metadata{}, png.BestSpeed); err != nil {
+			var err error
+			if out, err = EncodePNG(src, Metadata{}, png.BestSpeed); err != nil {
 				b.Fatal(err)
 			}
 		}
+		b.ReportMetric(float64(len(out))/float64(len(src.Pix)), "out/in")
 	})
 	b.Run("jpeg-q95", func(b *testing.B) {
 		b.SetBytes(int64(len(src.Pix)))

@@ -3,6 +3,7 @@ package quality
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"jpegrestore/pix"
 )
@@ -62,9 +63,11 @@ func checkMinSize(m Image, minSide int, metric string) error {
 // 0..255). Gray images are returned as is; RGB images are converted with the
 // ITU-R BT.601 luma weights, Y = 0.299 R + 0.587 G + 0.114 B, without
 // rounding.
-func luma(m Image) []float64 {
+func luma(m Image) []float64 { return lumaInto(make([]float64, m.W*m.H), m) }
+
+// lumaInto is luma writing into y, which holds W*H values.
+func lumaInto(y []float64, m Image) []float64 {
 	n := m.W * m.H
-	y := make([]float64, n)
 	if m.C == 1 {
 		for i, v := range m.Pix[:n] {
 			y[i] = float64(v)
@@ -80,3 +83,17 @@ func luma(m Image) []float64 {
 	}
 	return y
 }
+
+// floatBufs recycles float64 planes: a survey or restore job scores every image twice.
+type floatBufs struct{ p sync.Pool }
+
+var lumaBufs floatBufs
+
+func (b *floatBufs) get(n int) []float64 {
+	if s, ok := b.p.Get().(*[]float64); ok && cap(*s) >= n {
+		return (*s)[:n]
+	}
+	return make([]float64, n)
+}
+
+func (b *floatBufs) put(s []float64) { b.p.Put(&s) }

@@ -41,7 +41,15 @@ type restoreFn struct {
 	Config RestoreConfig `json:"config"`
 
 	models *enhance.Models
+	win    window[report.Record]
 }
+
+// inFlightPerBundle is how many inputs one bundle keeps in flight: while one decodes or encodes,
+// another's tiles keep the model busy.
+const inFlightPerBundle = 3
+
+// pixels bounds the pixels being restored at once in this process (see budget).
+var pixels = newBudget(64 << 20)
 
 func (f *restoreFn) Setup() error {
 	m, err := sharedModels(f.Config.ORTLib, f.Config.Models)
@@ -49,15 +57,30 @@ func (f *restoreFn) Setup() error {
 	return err
 }
 
+func (f *restoreFn) StartBundle(ctx context.Context, emit func(report.Record)) {
+	f.win.reset(inFlightPerBundle)
+}
+
+// ProcessElement starts the input and emits the records of the inputs that have finished. A
+// transient storage fault fails the bundle, and the runner retries it.
 func (f *restoreFn) ProcessElement(ctx context.Context, in enhance.Input, emit func(report.Record)) error {
-	rec, err := restoreOne(ctx, in, f.Config.Settings, f.models)
-	if err != nil {
-		return err // transient: the runner retries the bundle
+	work := context.WithoutCancel(ctx) // it may outlive this call, up to FinishBundle
+	return f.win.submit(func() (report.Record, error) {
+		return restoreOne(work, in, f.Config.Settings, f.models)
+	}, recordEmitter(ctx, emit))
+}
+
+func (f *restoreFn) FinishBundle(ctx context.Context, emit func(report.Record)) error {
+	return f.win.flush(recordEmitter(ctx, emit))
+}
+
+// recordEmitter counts a finished record in the progress bar and the Beam metrics, and emits it.
+func recordEmitter(ctx context.Context, emit func(report.Record)) func(report.Record) {
+	return func(rec report.Record) {
+		progress().Done(float64(rec.Width*rec.Height) / 1e6)
+		counters.record(ctx, rec)
+		emit(rec)
 	}
-	progress().Done(float64(rec.Width*rec.Height) / 1e6)
-	counters.record(ctx, rec)
-	emit(rec)
-	return nil
 }
 
 // restoreOne runs one input end to end. It returns an error only for transient storage faults.
@@ -84,7 +107,9 @@ func restoreOne(ctx context.Context, in enhance.Input, set enhance.Settings, mod
 	case err != nil && !errors.Is(err, fs.ErrNotExist) && storage.Transient(err):
 		return report.Record{}, err
 	}
+	n := pixels.acquire(int64(plan.Record.Width) * int64(plan.Record.Height))
 	out, rec := enhance.Run(ctx, data, plan, set, models)
+	pixels.release(n)
 	if rec.Status == report.StatusFailed {
 		return rec, nil
 	}

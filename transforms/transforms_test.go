@@ -75,17 +75,23 @@ func TestRestoreFnAndSurveyFn(t *testing.T) {
 	}
 	var recs []report.Record
 	emit := func(r report.Record) { recs = append(recs, r) }
+	f.StartBundle(context.Background(), emit)
 	for _, name := range []string{"p/q20.jpg", "bad.jpg", "missing.jpg"} {
 		if err := f.ProcessElement(context.Background(), enhance.Input{URI: filepath.Join(in, name), Root: in}, emit); err != nil {
 			t.Fatalf("%s: a bad input failed the bundle: %v", name, err)
 		}
+	}
+	if err := f.FinishBundle(context.Background(), emit); err != nil {
+		t.Fatal(err)
 	}
 	type o struct{ Rel, Status, Reason string }
 	var got []o
 	for _, r := range recs {
 		got = append(got, o{r.Rel, r.Status, r.Reason})
 	}
-	want := []o{{"p/q20.jpg", "restored", ""}, {"bad.jpg", "skipped", "not_jpeg"}, {"missing.jpg", "failed", "read"}}
+	// Inputs run side by side, so records come in the order they finish.
+	sort.Slice(got, func(i, j int) bool { return got[i].Rel < got[j].Rel })
+	want := []o{{"bad.jpg", "skipped", "not_jpeg"}, {"missing.jpg", "failed", "read"}, {"p/q20.jpg", "restored", ""}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
