@@ -58,7 +58,7 @@ type ModelConfig struct {
 	Default string
 	// Dir is where presets are looked up first ("" for the defaults of ResolveModel).
 	Dir string
-	// Ensemble and Tile apply to routes that set none (0: 1 and inference.DefaultTile).
+	// Ensemble and Tile apply to routes that set none (0: 1 and the model's default tile).
 	Ensemble, Tile int
 	Pool           gpuworker.Options
 }
@@ -92,10 +92,7 @@ func (m *Models) Settings(r route.Route) (model string, ensemble, tile int) {
 		ensemble = max(m.cfg.Ensemble, 1)
 	}
 	if tile == 0 {
-		tile = m.cfg.Tile
-	}
-	if tile == 0 {
-		tile = inference.DefaultTile
+		tile = m.cfg.Tile // 0: the model's default (see inference.TileConfig)
 	}
 	return model, ensemble, tile
 }

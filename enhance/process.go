@@ -141,11 +141,12 @@ func Prepare(in Input, data []byte, s Settings, models *Models) (plan Plan, fina
 	rec.Output = OutputURI(s.Out, rec.Rel, s.Format)
 	modelSHA := "passthrough"
 	if !r.Passthrough {
-		_, man, err := models.Restorer(r)
+		rs, man, err := models.Restorer(r)
 		if err != nil {
 			return Plan{}, Fail(rec, "enhance", "infer_failed", err), false
 		}
-		_, ens, tile := models.Settings(r)
+		_, ens, _ := models.Settings(r)
+		tile := rs.Tiles().Tile
 		rec.Model, rec.ModelSHA256, rec.Ensemble = man.Name, man.SHA256, ens
 		modelSHA = fmt.Sprintf("%s ensemble=%d tile=%d", man.SHA256, ens, tile)
 	}

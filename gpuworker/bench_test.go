@@ -241,3 +241,85 @@ func BenchmarkPoolEfficiency(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTilingOverhead restores a W×H image (default 4000×3000, a 12 MP photo;
+// JPEGRESTORE_BENCH_SIZE=WxH to change) two ways, alternating so that drift on a shared machine
+// hits both alike: untiled, the whole padded image in one run of a bare session with every core,
+// and tiled, through the Restorer on a pool with its defaults, at the default tile and overlap
+// (JPEGRESTORE_BENCH_TILE and JPEGRESTORE_BENCH_OVERLAP to change them). It reports
+// both in MP/s of image and overhead = tiled time ÷ untiled time − 1. b.N counts rounds.
+func BenchmarkTilingOverhead(b *testing.B) {
+	m := benchModel(b)
+	w, h := 4000, 3000
+	if s := os.Getenv("JPEGRESTORE_BENCH_SIZE"); s != "" {
+		if _, err := fmt.Sscanf(s, "%dx%d", &w, &h); err != nil {
+			b.Fatalf("JPEGRESTORE_BENCH_SIZE=%q: %v", s, err)
+		}
+	}
+	img := pix.New(w, h, 3)
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7 / 3)
+	}
+	var q []float32
+	if m.Conditioned() {
+		q = randomTile(inference.QTableLen, 2)
+	}
+	// Untiled: one session, all cores, the image padded to the model's multiple.
+	opts, err := newSessionOptions(defaultThreads(1), -1, benchSpin())
+	if err != nil {
+		b.Fatal(err)
+	}
+	inputs := []string{m.Inputs.Image}
+	if m.Conditioned() {
+		inputs = append(inputs, m.Inputs.QTable)
+	}
+	s, err := ort.NewDynamicAdvancedSession(m.Path(), inputs, []string{m.Output}, opts)
+	opts.Destroy()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Destroy()
+	ph, pw := (h+m.PadMultiple-1)/m.PadMultiple*m.PadMultiple, (w+m.PadMultiple-1)/m.PadMultiple*m.PadMultiple
+	shape := ort.NewShape(1, 3, int64(ph), int64(pw))
+	xt, _ := ort.NewTensor(shape, randomTile(3*ph*pw, 1))
+	yt, _ := ort.NewEmptyTensor[float32](shape)
+	defer xt.Destroy()
+	defer yt.Destroy()
+	in := []ort.Value{xt}
+	if m.Conditioned() {
+		qt, _ := ort.NewTensor(ort.NewShape(1, inference.QTableLen), q)
+		defer qt.Destroy()
+		in = append(in, qt)
+	}
+	p, err := Open(m, benchOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	var tc inference.TileConfig
+	tc.Tile, _ = strconv.Atoi(os.Getenv("JPEGRESTORE_BENCH_TILE"))
+	tc.Overlap, _ = strconv.Atoi(os.Getenv("JPEGRESTORE_BENCH_OVERLAP"))
+	r, err := inference.NewRestorer(p, m, inference.Config{TileConfig: tc})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var whole, tiled time.Duration
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if err := s.Run(in, []ort.Value{yt}); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := r.Restore(context.Background(), img, q); err != nil {
+			b.Fatal(err)
+		}
+		whole += t1.Sub(t0)
+		tiled += time.Since(t1)
+	}
+	mp := float64(w*h*b.N) / 1e6
+	b.ReportMetric(mp/whole.Seconds(), "untiled-MP/s")
+	b.ReportMetric(mp/tiled.Seconds(), "tiled-MP/s")
+	b.ReportMetric(100*(tiled.Seconds()/whole.Seconds()-1), "overhead-%")
+	b.ReportMetric(float64(r.Tiles().Overlap), "overlap-px")
+	b.ReportMetric(float64(r.Tiles().Tile), "tile-px")
+}

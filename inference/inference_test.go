@@ -488,3 +488,25 @@ func TestToByteRoundsHalfToEven(t *testing.T) {
 		}
 	}
 }
+
+func TestTileDefaults(t *testing.T) {
+	for _, c := range []struct {
+		rf, overlap    int // the manifest's
+		cfg            TileConfig
+		tile, wantOver int
+	}{
+		{rf: 22, cfg: TileConfig{}, tile: 512, wantOver: 32},
+		{rf: 400, overlap: 96, cfg: TileConfig{}, tile: 512, wantOver: 96},
+		{rf: 400, overlap: 112, cfg: TileConfig{}, tile: 608, wantOver: 112}, // 112 ≤ 3/16 × 608 (114)
+		{rf: 400, overlap: 192, cfg: TileConfig{}, tile: 1024, wantOver: 192},
+		{rf: 400, overlap: 192, cfg: TileConfig{Tile: 512}, tile: 512, wantOver: 192},
+		{rf: 400, overlap: 192, cfg: TileConfig{Overlap: 64}, tile: 512, wantOver: 64},
+		{rf: 401, cfg: TileConfig{}, tile: 2144, wantOver: 400},
+	} {
+		m := &Manifest{ReceptiveField: c.rf, Overlap: c.overlap, PadMultiple: 16}
+		got, err := c.cfg.resolve(m)
+		if err != nil || got.Tile != c.tile || got.Overlap != c.wantOver {
+			t.Errorf("rf %d overlap %d %+v: got %+v, %v; want tile %d overlap %d", c.rf, c.overlap, c.cfg, got, err, c.tile, c.wantOver)
+		}
+	}
+}

@@ -73,7 +73,7 @@ func (r *runnerFlags) apply() error {
 // modelFlags choose and run the model.
 type modelFlags struct {
 	preset, model, modelsDir, device, ortLib string
-	ensemble, tile, threads, batch           int
+	ensemble, tile, sessions, threads, batch int
 	maxWait                                  time.Duration
 }
 
@@ -84,8 +84,9 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.device, "device", "cpu", "cpu, cuda:N, or auto (CUDA when available, else CPU)")
 	fs.StringVar(&m.ortLib, "ort-lib", "", "ONNX Runtime shared library (default $"+gpuworker.EnvLibrary+", then .deps/onnxruntime/)")
 	fs.IntVar(&m.ensemble, "ensemble", 0, "self-ensemble size 1, 2, 4 or 8 for routes that set none (default 1)")
-	fs.IntVar(&m.tile, "tile", 0, "tile side in pixels, a multiple of 16 (default 512)")
-	fs.IntVar(&m.threads, "threads", 0, "CPU threads per model session (default: all cores)")
+	fs.IntVar(&m.tile, "tile", 0, "tile side in pixels, a multiple of 16 (default 512, larger for models whose overlap would dominate it: 1024 for fast)")
+	fs.IntVar(&m.sessions, "sessions", 0, "model sessions run side by side (default on the CPU: cores/threads, or min(cores, 4); 1 on CUDA)")
+	fs.IntVar(&m.threads, "threads", 0, "CPU threads per model session (default: cores/sessions)")
 	fs.IntVar(&m.batch, "batch", 0, "most tiles per model run (default 1 on the CPU, 4 on CUDA)")
 	fs.DurationVar(&m.maxWait, "batch-wait", 0, "longest a partial batch waits for more tiles (default none on the CPU, 2ms on CUDA)")
 }
@@ -96,7 +97,7 @@ func (m *modelFlags) config() enhance.ModelConfig {
 		def = m.model
 	}
 	return enhance.ModelConfig{Default: def, Dir: m.modelsDir, Ensemble: m.ensemble, Tile: m.tile,
-		Pool: gpuworker.Options{Device: gpuworker.Device(m.device), Threads: m.threads, MaxBatch: m.batch, MaxWait: m.maxWait}}
+		Pool: gpuworker.Options{Device: gpuworker.Device(m.device), Sessions: m.sessions, Threads: m.threads, MaxBatch: m.batch, MaxWait: m.maxWait}}
 }
 
 // outputFlags shape the restored files.
