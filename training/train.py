@@ -78,7 +78,12 @@ def run(opt, minutes=None, resume=None, device="cpu", threads=None, out_dir=None
         f"device {device}, threads {torch.get_num_threads()}, bf16 {model.bf16}, minutes {minutes}")
 
     vopt = opt["datasets"].get("val") or {}
-    val_images = load_eval_images(data_root(opt) / vopt["folder"], vopt.get("names")) if vopt.get("folder") else []
+    val_dir = data_root(opt) / vopt["folder"] if vopt.get("folder") else None
+    val_images = []
+    if val_dir is not None and val_dir.is_dir():
+        val_images = load_eval_images(val_dir, vopt.get("names"))
+    elif val_dir is not None:
+        log(f"no validation images at {val_dir}: training without validation (evaluate with test.py)")
     val_qfs = vopt.get("qfs", [10, 30, 50])
 
     workers = int(dopt.get("num_workers", 0))
@@ -154,8 +159,11 @@ def main():
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--max-steps", type=int, default=None)
     ap.add_argument("--out", default=None, help="output folder (default .train/<name>)")
+    ap.add_argument("--packed", default=None, help="train from this pack_data.py archive instead of the folders")
     a = ap.parse_args()
     opt = load_options(a.opt)
+    if a.packed:
+        opt["datasets"]["train"]["packed"] = a.packed
     run(opt, minutes=a.minutes, resume=a.resume, device=a.device, threads=a.threads, out_dir=a.out,
         max_steps=a.max_steps)
 
