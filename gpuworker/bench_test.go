@@ -39,10 +39,14 @@ func benchModel(b *testing.B) *inference.Manifest {
 const benchTile = inference.DefaultTile
 
 // benchOptions are the pool's defaults; JPEGRESTORE_BENCH_SPIN=1 lets ORT's threads spin (ORT's
-// own default), in the raw session too, and JPEGRESTORE_BENCH_BATCH=N sets the pool's MaxBatch.
+// own default), in the raw session too, and JPEGRESTORE_BENCH_BATCH, _SESSIONS and _THREADS set
+// the pool's MaxBatch, Sessions and Threads.
 func benchOptions() Options {
-	n, _ := strconv.Atoi(os.Getenv("JPEGRESTORE_BENCH_BATCH"))
-	return Options{Spin: benchSpin(), MaxBatch: n}
+	n := func(name string) int {
+		v, _ := strconv.Atoi(os.Getenv("JPEGRESTORE_BENCH_" + name))
+		return v
+	}
+	return Options{Spin: benchSpin(), MaxBatch: n("BATCH"), Sessions: n("SESSIONS"), Threads: n("THREADS")}
 }
 
 func benchSpin() bool { return os.Getenv("JPEGRESTORE_BENCH_SPIN") != "" }

@@ -28,6 +28,15 @@ func benchModelPath() string {
 	return fixtureModel("bench")
 }
 
+// benchPoolOptions are the pool's defaults, or JPEGRESTORE_BENCH_SESSIONS and _THREADS.
+func benchPoolOptions() gpuworker.Options {
+	n := func(name string) int {
+		v, _ := strconv.Atoi(os.Getenv("JPEGRESTORE_BENCH_" + name))
+		return v
+	}
+	return gpuworker.Options{Sessions: n("SESSIONS"), Threads: n("THREADS")}
+}
+
 // photo makes a w×h test image with texture, so JPEG at QF 20..50 looks like a photo's.
 func photo(w, h, seed int) pix.Image {
 	m := pix.New(w, h, 3)
@@ -81,7 +90,7 @@ func BenchmarkPipelineEfficiency(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		out := filepath.Join(b.TempDir(), "out")
 		c := restoreConfig(in, out, "")
-		c.Models = enhance.ModelConfig{Default: benchModelPath()}
+		c.Models = enhance.ModelConfig{Default: benchModelPath(), Pool: benchPoolOptions()}
 		start := time.Now()
 		res, err := RunRestore(context.Background(), c)
 		if err != nil {
@@ -109,7 +118,7 @@ func BenchmarkPipelineEfficiency(b *testing.B) {
 // on tiles of the images' size (what the pipeline feeds it), for as many pixels as the archive
 // holds. (BenchmarkPoolEfficiency in gpuworker puts such a pool at 93–100% of a bare session.)
 func rawModelMPs(b *testing.B, man *inference.Manifest, w, h, n int) float64 {
-	p, err := gpuworker.Open(man, gpuworker.Options{})
+	p, err := gpuworker.Open(man, benchPoolOptions())
 	if err != nil {
 		b.Fatal(err)
 	}
