@@ -51,6 +51,7 @@ type evalFn struct {
 	Config EvalConfig `json:"config"`
 
 	models *enhance.Models
+	win    window[report.Record]
 }
 
 func (f *evalFn) Setup() error {
@@ -59,26 +60,39 @@ func (f *evalFn) Setup() error {
 	return err
 }
 
+func (f *evalFn) StartBundle(ctx context.Context, emit func(report.Record)) {
+	f.win.reset(inFlightPerBundle)
+}
+
+func (f *evalFn) FinishBundle(ctx context.Context, emit func(report.Record)) error {
+	return f.win.flush(recordEmitter(ctx, emit))
+}
+
+// ProcessElement reads and decodes one reference, then runs its QFs side by side with the other
+// work in flight (see window), emitting the records that have finished.
 func (f *evalFn) ProcessElement(ctx context.Context, in enhance.Input, emit func(report.Record)) error {
 	data, err := storage.ReadFile(ctx, in.URI)
 	if err != nil {
 		if storage.Transient(err) {
 			return err
 		}
-		emit(enhance.Fail(enhance.NewRecord(in, 0), "read", "read", err))
+		recordEmitter(ctx, emit)(enhance.Fail(enhance.NewRecord(in, 0), "read", "read", err))
 		return nil
 	}
 	ref, err := decodeReference(data)
 	if err != nil {
 		rec := enhance.NewRecord(in, len(data))
-		emit(enhance.Fail(rec, "decode", "corrupt", err))
+		recordEmitter(ctx, emit)(enhance.Fail(rec, "decode", "corrupt", err))
 		return nil
 	}
+	work, emitRec := context.WithoutCancel(ctx), recordEmitter(ctx, emit)
 	for _, qf := range f.Config.QFs {
-		rec := evalOne(ctx, enhance.NewRecord(in, len(data)), ref, qf, f.models)
-		progress().Done(float64(ref.W*ref.H) / 1e6)
-		counters.record(ctx, rec)
-		emit(rec)
+		err := f.win.submit(func() (report.Record, error) {
+			return evalOne(work, enhance.NewRecord(in, len(data)), ref, qf, f.models), nil
+		}, emitRec)
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
