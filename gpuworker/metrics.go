@@ -16,6 +16,7 @@ type Metrics struct {
 	inferences int64 // tiles run
 	batches    int64
 	failures   int64                 // batches that failed
+	solo       int64                 // batches run on the solo session
 	sizes      []int64               // sizes[n] = batches of n tiles
 	latency    [latencyBuckets]int64 // batch latency, bucket i holds [2^i, 2^(i+1)) µs
 	latencySum time.Duration
@@ -27,10 +28,13 @@ func newMetrics(maxBatch int) *Metrics {
 	return &Metrics{sizes: make([]int64, maxBatch+1)}
 }
 
-func (m *Metrics) observe(n int, d time.Duration, err error) {
+func (m *Metrics) observe(n int, d time.Duration, solo bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.batches++
+	if solo {
+		m.solo++
+	}
 	if err != nil {
 		m.failures++
 		return
@@ -51,6 +55,8 @@ type Snapshot struct {
 	Inferences int64         `json:"inferences"`
 	Batches    int64         `json:"batches"`
 	Failures   int64         `json:"failures"`
+	// Solo counts the batches run on the solo session (see Options.SoloThreads).
+	Solo int64 `json:"solo_batches"`
 	// BatchSizes[n] counts successful batches of n tiles.
 	BatchSizes []int64 `json:"batch_sizes"`
 	// MeanBatch is tiles per successful batch.
@@ -66,7 +72,7 @@ type Snapshot struct {
 func (m *Metrics) Snapshot() Snapshot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s := Snapshot{LoadTime: m.LoadTime, Inferences: m.inferences, Batches: m.batches, Failures: m.failures,
+	s := Snapshot{LoadTime: m.LoadTime, Inferences: m.inferences, Batches: m.batches, Failures: m.failures, Solo: m.solo,
 		BatchSizes: append([]int64(nil), m.sizes...)}
 	ok := m.batches - m.failures
 	if ok == 0 {

@@ -18,12 +18,17 @@ type Options struct {
 	// Device is "cpu" (default), "cuda:N" or "auto".
 	Device Device
 	// Sessions is the number of ORT sessions, each run by its own goroutine. 0 means 1 on CUDA
-	// and, on the CPU, cores / Threads, or min(cores, 4) when Threads is 0 too: single-threaded
-	// sessions side by side beat one session with every core by 20–30% on 2 cores
-	// (BenchmarkSessions), because a small conv net's operators parallelise poorly.
+	// and, on the CPU, cores / Threads, or min(cores, 4) when Threads is 0 too: on 2 cores two
+	// single-threaded sessions side by side run the fast model 10–30% faster than one session
+	// with both cores (BenchmarkPoolEfficiency, BenchmarkPipelineEfficiency with
+	// JPEGRESTORE_BENCH_SESSIONS/_THREADS), because its small operators parallelise poorly.
 	Sessions int
 	// Threads is the intra-op thread count of each CPU session; 0 means cores / Sessions.
 	Threads int
+	// SoloThreads is the thread count of one more CPU session, which takes a batch only when
+	// the pool is otherwise idle, so that a lone caller gets every core rather than one
+	// session's share. 0 means every core when the sessions have fewer; negative means none.
+	SoloThreads int
 	// MaxBatch is the most tiles one model run takes. 0 means the device's default: 1 on the CPU,
 	// where a batch of four 512² tiles runs about 8% slower per pixel than one at a time
 	// (BenchmarkRawSession), and 4 on CUDA.
@@ -59,6 +64,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Threads == 0 {
 		o.Threads = defaultThreads(o.Sessions)
+	}
+	if o.SoloThreads == 0 {
+		o.SoloThreads = -1
+		if o.Device == DeviceCPU && o.Threads < runtime.NumCPU() {
+			o.SoloThreads = runtime.NumCPU()
+		}
 	}
 	return o
 }
@@ -100,8 +111,11 @@ type Pool struct {
 	metrics *Metrics
 
 	sessions []*ort.DynamicAdvancedSession
+	solo     *ort.DynamicAdvancedSession // nil, or the session for batches that find the pool idle
 	reqs     chan *request
 	batches  chan []*request
+	soloRuns chan []*request
+	finished chan struct{} // a worker finished a batch
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	closeMu  sync.RWMutex // held for reading while a request is queued, so Close sees no new ones
@@ -138,7 +152,8 @@ func Open(man *inference.Manifest, opts Options) (*Pool, error) {
 	if err := checkModelIO(man); err != nil {
 		return nil, err
 	}
-	p := &Pool{man: man, opts: opts, batches: make(chan []*request), stop: make(chan struct{})}
+	p := &Pool{man: man, opts: opts, batches: make(chan []*request), soloRuns: make(chan []*request),
+		stop: make(chan struct{})}
 	start := time.Now()
 	p.device = "cpu"
 	if cudaID >= 0 {
@@ -157,28 +172,41 @@ func Open(man *inference.Manifest, opts Options) (*Pool, error) {
 	p.metrics = newMetrics(p.opts.MaxBatch)
 	p.metrics.LoadTime = time.Since(start)
 	p.reqs = make(chan *request, p.opts.QueueSize)
+	p.finished = make(chan struct{}, len(p.sessions)+1)
 	p.wg.Add(1 + len(p.sessions))
 	go p.dispatch()
 	for _, s := range p.sessions {
-		go p.work(s)
+		go p.work(s, p.batches)
+	}
+	if p.solo != nil {
+		p.wg.Add(1)
+		go p.work(p.solo, p.soloRuns)
 	}
 	return p, nil
 }
 
-// openSessions creates the sessions side by side (each one optimises the graph on its own).
+// openSessions creates the sessions side by side (each one optimises the graph on its own), and
+// on the CPU the solo session.
 func (p *Pool) openSessions(cudaID int) error {
 	inputs := []string{p.man.Inputs.Image}
 	if p.man.Conditioned() {
 		inputs = append(inputs, p.man.Inputs.QTable)
 	}
-	sessions := make([]*ort.DynamicAdvancedSession, p.opts.Sessions)
-	errs := make([]error, p.opts.Sessions)
+	threads := make([]int, p.opts.Sessions)
+	for i := range threads {
+		threads[i] = p.opts.Threads
+	}
+	if cudaID < 0 && p.opts.SoloThreads > 0 {
+		threads = append(threads, p.opts.SoloThreads)
+	}
+	sessions := make([]*ort.DynamicAdvancedSession, len(threads))
+	errs := make([]error, len(threads))
 	var wg sync.WaitGroup
 	for i := range sessions {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			opts, err := newSessionOptions(p.opts.Threads, cudaID, p.opts.Spin)
+			opts, err := newSessionOptions(threads[i], cudaID, p.opts.Spin)
 			if err != nil {
 				errs[i] = err
 				return
@@ -188,9 +216,13 @@ func (p *Pool) openSessions(cudaID int) error {
 		}()
 	}
 	wg.Wait()
-	for _, s := range sessions {
-		if s != nil {
+	for i, s := range sessions {
+		switch {
+		case s == nil:
+		case i < p.opts.Sessions:
 			p.sessions = append(p.sessions, s)
+		default:
+			p.solo = s
 		}
 	}
 	for _, err := range errs {
@@ -210,7 +242,10 @@ func (p *Pool) destroySessions() error {
 	for _, s := range p.sessions {
 		errs = append(errs, s.Destroy())
 	}
-	p.sessions = nil
+	if p.solo != nil {
+		errs = append(errs, p.solo.Destroy())
+	}
+	p.sessions, p.solo = nil, nil
 	return errors.Join(errs...)
 }
 
@@ -261,10 +296,13 @@ func (p *Pool) Infer(ctx context.Context, x []float32, h, w int, q []float32) ([
 // dispatch groups requests by tile size and offers the oldest ready group to the sessions. A
 // group is ready when it is full or has waited MaxWait; while every session is busy, ready groups
 // keep taking same-size tiles up to MaxBatch, so batches form from the queue under load and a
-// lone tile on an idle pool runs at once (when MaxWait is none).
+// lone tile on an idle pool runs at once (when MaxWait is none). A batch that finds nothing else
+// running or queued goes to the solo session, if there is one.
 func (p *Pool) dispatch() {
 	defer p.wg.Done()
 	defer close(p.batches)
+	defer close(p.soloRuns)
+	running := 0 // batches handed to workers and not finished
 	type group struct {
 		key      [2]int
 		reqs     []*request
@@ -280,6 +318,17 @@ func (p *Pool) dispatch() {
 			ready  = -1
 			timerC <-chan time.Time
 		)
+		// Workers report a finished batch before handing its results back, so a caller's next
+		// tile never sees its previous one as still running.
+	drain:
+		for {
+			select {
+			case <-p.finished:
+				running--
+			default:
+				break drain
+			}
+		}
 		now := time.Now()
 		for i, g := range groups {
 			if len(g.reqs) >= p.opts.MaxBatch || !g.deadline.After(now) {
@@ -289,6 +338,9 @@ func (p *Pool) dispatch() {
 		}
 		if ready >= 0 {
 			offer, head = p.batches, groups[ready].reqs
+			if p.solo != nil && running == 0 && len(groups) == 1 {
+				offer = p.soloRuns
+			}
 		} else if len(groups) > 0 {
 			timer.Reset(time.Until(groups[0].deadline)) // deadlines grow with age
 			timerC = timer.C
@@ -296,6 +348,9 @@ func (p *Pool) dispatch() {
 		select {
 		case offer <- head:
 			groups = append(groups[:ready], groups[ready+1:]...)
+			running++
+		case <-p.finished:
+			running--
 		case r := <-p.reqs:
 			key := [2]int{r.h, r.w}
 			var g *group
@@ -327,16 +382,17 @@ func failAll(reqs []*request, err error) {
 	}
 }
 
-// work runs batches on one session.
-func (p *Pool) work(s *ort.DynamicAdvancedSession) {
+// work runs the batches of one channel on one session.
+func (p *Pool) work(s *ort.DynamicAdvancedSession, batches <-chan []*request) {
 	defer p.wg.Done()
 	// ORT runs part of every operator on the calling thread and keeps per-thread scratch buffers;
 	// one OS thread per session keeps them warm.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	for batch := range p.batches {
+	for batch := range batches {
 		// Requests whose callers gave up are dropped before spending the model on them.
 		live := batch[:0]
+		var res []result
 		for _, r := range batch {
 			if r.ctx.Err() != nil {
 				r.done <- result{err: r.ctx.Err()}
@@ -344,18 +400,24 @@ func (p *Pool) work(s *ort.DynamicAdvancedSession) {
 			}
 			live = append(live, r)
 		}
-		if len(live) == 0 {
-			continue
-		}
-		start := time.Now()
-		ys, err := p.run(s, live)
-		p.metrics.observe(len(live), time.Since(start), err)
-		for i, r := range live {
-			if err != nil {
-				r.done <- result{err: err}
-				continue
+		if len(live) > 0 {
+			start := time.Now()
+			ys, err := p.run(s, live)
+			p.metrics.observe(len(live), time.Since(start), s == p.solo, err)
+			for i := range live {
+				if err != nil {
+					res = append(res, result{err: err})
+				} else {
+					res = append(res, result{y: ys[i]})
+				}
 			}
-			r.done <- result{y: ys[i]}
+		}
+		select {
+		case p.finished <- struct{}{}:
+		case <-p.stop:
+		}
+		for i, r := range live {
+			r.done <- res[i]
 		}
 	}
 }

@@ -324,3 +324,49 @@ func TestRestoreImageThroughPool(t *testing.T) {
 		}
 	}
 }
+
+// TestSoloSessionTakesLoneCallers: a caller alone on an idle pool runs on the solo session (every
+// core); tiles that arrive while others run go to the single-threaded sessions, and every result
+// is right wherever it ran.
+func TestSoloSessionTakesLoneCallers(t *testing.T) {
+	p := openPool(t, "conv", Options{Sessions: 2, Threads: 1, SoloThreads: 2})
+	if p.solo == nil {
+		t.Fatal("no solo session")
+	}
+	const h, w = 64, 48
+	x := randomTile(3*h*w, 1)
+	want, err := p.Infer(context.Background(), x, h, w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		y, err := p.Infer(context.Background(), x, h, w, nil)
+		if err != nil || maxDiff(want, y) > 1e-6 {
+			t.Fatalf("sequential call %d: %v, diff %g", i, err, maxDiff(want, y))
+		}
+	}
+	if s := p.Metrics().Snapshot(); s.Solo != 6 {
+		t.Errorf("a lone sequential caller ran %d of 6 batches on the solo session", s.Solo)
+	}
+	var wg sync.WaitGroup
+	for c := 0; c < 8; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				y, err := p.Infer(context.Background(), x, h, w, nil)
+				if err != nil || maxDiff(want, y) > 1e-6 {
+					t.Errorf("concurrent call: %v, diff %g", err, maxDiff(want, y))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if s := p.Metrics().Snapshot(); s.Batches-s.Solo == 0 || s.Inferences != 86 {
+		t.Errorf("8 concurrent callers: %d of %d batches on the solo session, %d tiles", s.Solo, s.Batches, s.Inferences)
+	}
+	if o := (Options{Device: "cuda:0"}).withDefaults(); o.SoloThreads > 0 {
+		t.Errorf("a solo session on CUDA: %+v", o)
+	}
+}
