@@ -42,8 +42,9 @@ type Options struct {
 	// Spin lets ORT's intra-op threads spin between operators and runs (its default). Off (the
 	// default here), idle threads sleep and leave the cores to decoding and encoding.
 	Spin bool
-	// QueueSize bounds the tiles waiting to be batched; further callers block (backpressure).
-	// 0 means 4 × max(MaxBatch, 2) × Sessions.
+	// QueueSize bounds the tiles waiting to be batched (twice over: in the queue and in the
+	// groups being formed); further callers block in Infer (backpressure). 0 means
+	// 4 × max(MaxBatch, 2) × Sessions.
 	QueueSize int
 }
 
@@ -285,12 +286,13 @@ func (p *Pool) Infer(ctx context.Context, x []float32, h, w int, q []float32) ([
 		p.closeMu.RUnlock()
 		return nil, ctx.Err()
 	}
-	select {
-	case res := <-r.done:
-		return res.y, res.err
-	case <-ctx.Done():
-		return nil, ctx.Err() // the batch still runs; its result is dropped
+	// Once queued, the request is always answered: a cancelled one is dropped before its batch
+	// runs, or comes back when the run it is in ends (the model may be reading x until then).
+	res := <-r.done
+	if res.err == nil && ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
+	return res.y, res.err
 }
 
 // dispatch groups requests by tile size and offers the oldest ready group to the sessions. A
@@ -336,9 +338,18 @@ func (p *Pool) dispatch() {
 				break
 			}
 		}
+		// Take more requests only while fewer than QueueSize wait in groups: beyond that, callers
+		// block in Infer (backpressure).
+		reqs, queued := p.reqs, 0
+		for _, g := range groups {
+			queued += len(g.reqs)
+		}
+		if queued >= p.opts.QueueSize {
+			reqs = nil
+		}
 		if ready >= 0 {
 			offer, head = p.batches, groups[ready].reqs
-			if p.solo != nil && running == 0 && len(groups) == 1 {
+			if p.solo != nil && running == 0 && len(groups) == 1 && len(p.reqs) == 0 {
 				offer = p.soloRuns
 			}
 		} else if len(groups) > 0 {
@@ -351,7 +362,7 @@ func (p *Pool) dispatch() {
 			running++
 		case <-p.finished:
 			running--
-		case r := <-p.reqs:
+		case r := <-reqs:
 			key := [2]int{r.h, r.w}
 			var g *group
 			for _, x := range groups {
@@ -361,7 +372,7 @@ func (p *Pool) dispatch() {
 				}
 			}
 			if g == nil {
-				g = &group{key: key, deadline: now.Add(max(p.opts.MaxWait, 0))}
+				g = &group{key: key, deadline: time.Now().Add(max(p.opts.MaxWait, 0))}
 				groups = append(groups, g)
 			}
 			g.reqs = append(g.reqs, r)

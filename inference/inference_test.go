@@ -491,9 +491,9 @@ func TestToByteRoundsHalfToEven(t *testing.T) {
 
 func TestTileDefaults(t *testing.T) {
 	for _, c := range []struct {
-		rf, overlap    int // the manifest's
-		cfg            TileConfig
-		tile, wantOver int
+		pad, rf, overlap int // the manifest's
+		cfg              TileConfig
+		tile, wantOver   int
 	}{
 		{rf: 22, cfg: TileConfig{}, tile: 512, wantOver: 32},
 		{rf: 400, overlap: 96, cfg: TileConfig{}, tile: 512, wantOver: 96},
@@ -502,8 +502,9 @@ func TestTileDefaults(t *testing.T) {
 		{rf: 400, overlap: 192, cfg: TileConfig{Tile: 512}, tile: 512, wantOver: 192},
 		{rf: 400, overlap: 192, cfg: TileConfig{Overlap: 64}, tile: 512, wantOver: 64},
 		{rf: 401, cfg: TileConfig{}, tile: 2144, wantOver: 400},
+		{pad: 32, rf: 400, overlap: 128, cfg: TileConfig{}, tile: 704, wantOver: 128},
 	} {
-		m := &Manifest{ReceptiveField: c.rf, Overlap: c.overlap, PadMultiple: 16}
+		m := &Manifest{ReceptiveField: c.rf, Overlap: c.overlap, PadMultiple: max(c.pad, 16)}
 		got, err := c.cfg.resolve(m)
 		if err != nil || got.Tile != c.tile || got.Overlap != c.wantOver {
 			t.Errorf("rf %d overlap %d %+v: got %+v, %v; want tile %d overlap %d", c.rf, c.overlap, c.cfg, got, err, c.tile, c.wantOver)

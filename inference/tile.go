@@ -64,7 +64,7 @@ func (c TileConfig) resolve(m *Manifest) (TileConfig, error) {
 		c.Overlap = roundUp(m.ReceptiveField-1, 16)
 	}
 	if c.Tile == 0 {
-		c.Tile = max(DefaultTile, roundUp(ceilDiv(16*c.Overlap, 3), 16))
+		c.Tile = roundUp(max(DefaultTile, ceilDiv(16*c.Overlap, 3)), m.PadMultiple)
 	}
 	switch {
 	case c.Tile%m.PadMultiple != 0 || c.Tile <= 0:

@@ -62,7 +62,10 @@ func EncodePNG(m pix.Image, md Metadata, level png.CompressionLevel) ([]byte, er
 	if err != nil {
 		return nil, errf(KindEncode, -1, "png: %v", err)
 	}
-	defer zlibs[zlibLevel(level)+2].Put(zw)
+	defer func() {
+		zw.Reset(io.Discard) // drop the reference to this image's output
+		zlibs[zlibLevel(level)+2].Put(zw)
+	}()
 	stride, bpp := m.W*m.C, m.C
 	line := make([]byte, 1+stride)
 	for y := 0; y < m.H; y++ {

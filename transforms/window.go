@@ -24,14 +24,15 @@ func (w *window[T]) reset(n int) {
 }
 
 // submit runs f in its own goroutine once fewer than n are in flight, then emits every result
-// that is ready. It returns the first error of a finished call; the bundle then fails.
+// that is ready. It returns the first error of a finished call, after waiting for the rest in
+// flight (their results dropped): the bundle then fails and the runner retries all of it.
 func (w *window[T]) submit(f func() (T, error), emit func(T)) error {
 	if w.done == nil {
 		w.reset(w.n)
 	}
 	for w.inflight >= w.n {
 		if err := w.take(emit); err != nil {
-			return err
+			return w.abandon(err)
 		}
 	}
 	w.inflight++
@@ -45,7 +46,7 @@ func (w *window[T]) submit(f func() (T, error), emit func(T)) error {
 		case o := <-w.done:
 			w.inflight--
 			if o.err != nil {
-				return o.err
+				return w.abandon(o.err)
 			}
 			emit(o.v)
 		default:
@@ -62,6 +63,12 @@ func (w *window[T]) take(emit func(T)) error {
 	}
 	emit(o.v)
 	return nil
+}
+
+// abandon waits for the calls still in flight, drops their results and returns err.
+func (w *window[T]) abandon(err error) error {
+	w.flush(func(T) {})
+	return err
 }
 
 // flush waits for every call in flight, emits their results and returns the first error.

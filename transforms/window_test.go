@@ -62,6 +62,9 @@ func TestWindowReturnsErrors(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("error %v, want boom", err)
 	}
+	if w.inflight != 0 {
+		t.Errorf("%d calls still in flight after the bundle failed", w.inflight)
+	}
 	w.reset(2) // the next bundle starts clean
 	if err := w.submit(func() (int, error) { return 1, nil }, emit); err != nil {
 		t.Fatal(err)
