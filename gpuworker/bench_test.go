@@ -51,6 +51,22 @@ func benchOptions() Options {
 
 func benchSpin() bool { return os.Getenv("JPEGRESTORE_BENCH_SPIN") != "" }
 
+// bareSession opens the baseline: one ORT session with every core and no pool, closed when the
+// benchmark ends.
+func bareSession(b *testing.B, m *inference.Manifest) *ort.DynamicAdvancedSession {
+	opts, err := newSessionOptions(defaultThreads(1), -1, benchSpin())
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := ort.NewDynamicAdvancedSession(m.Path(), modelInputs(m), []string{m.Output}, opts)
+	opts.Destroy()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Destroy() })
+	return s
+}
+
 func reportMPs(b *testing.B, pixels int) {
 	b.ReportMetric(float64(pixels)*float64(b.N)/1e6/b.Elapsed().Seconds(), "MP/s")
 }
@@ -61,20 +77,7 @@ func BenchmarkRawSession(b *testing.B) {
 	m := benchModel(b)
 	for _, n := range []int{1, 4} {
 		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {
-			opts, err := newSessionOptions(defaultThreads(1), -1, benchSpin())
-			if err != nil {
-				b.Fatal(err)
-			}
-			inputs := []string{m.Inputs.Image}
-			if m.Conditioned() {
-				inputs = append(inputs, m.Inputs.QTable)
-			}
-			s, err := ort.NewDynamicAdvancedSession(m.Path(), inputs, []string{m.Output}, opts)
-			opts.Destroy()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Destroy()
+			s := bareSession(b, m)
 			shape := ort.NewShape(int64(n), 3, benchTile, benchTile)
 			x, _ := ort.NewTensor(shape, randomTile(n*3*benchTile*benchTile, 1))
 			y, _ := ort.NewEmptyTensor[float32](shape)
@@ -177,20 +180,7 @@ func BenchmarkRestore(b *testing.B) {
 // throughput as a share of the bare session's (b.N counts rounds).
 func BenchmarkPoolEfficiency(b *testing.B) {
 	m := benchModel(b)
-	opts, err := newSessionOptions(defaultThreads(1), -1, benchSpin())
-	if err != nil {
-		b.Fatal(err)
-	}
-	inputs := []string{m.Inputs.Image}
-	if m.Conditioned() {
-		inputs = append(inputs, m.Inputs.QTable)
-	}
-	s, err := ort.NewDynamicAdvancedSession(m.Path(), inputs, []string{m.Output}, opts)
-	opts.Destroy()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Destroy()
+	s := bareSession(b, m)
 	const round = 4
 	x := randomTile(3*benchTile*benchTile, 1)
 	var q []float32
@@ -269,20 +259,7 @@ func BenchmarkTilingOverhead(b *testing.B) {
 		q = randomTile(inference.QTableLen, 2)
 	}
 	// Untiled: one session, all cores, the image padded to the model's multiple.
-	opts, err := newSessionOptions(defaultThreads(1), -1, benchSpin())
-	if err != nil {
-		b.Fatal(err)
-	}
-	inputs := []string{m.Inputs.Image}
-	if m.Conditioned() {
-		inputs = append(inputs, m.Inputs.QTable)
-	}
-	s, err := ort.NewDynamicAdvancedSession(m.Path(), inputs, []string{m.Output}, opts)
-	opts.Destroy()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Destroy()
+	s := bareSession(b, m)
 	ph, pw := (h+m.PadMultiple-1)/m.PadMultiple*m.PadMultiple, (w+m.PadMultiple-1)/m.PadMultiple*m.PadMultiple
 	shape := ort.NewShape(1, 3, int64(ph), int64(pw))
 	xt, _ := ort.NewTensor(shape, randomTile(3*ph*pw, 1))

@@ -11,6 +11,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"jpegrestore/inference"
+	"jpegrestore/pix"
 )
 
 // Options configures a Pool. The zero value runs on the CPU with one session using every core.
@@ -121,7 +122,7 @@ type Pool struct {
 	wg       sync.WaitGroup
 	closeMu  sync.RWMutex // held for reading while a request is queued, so Close sees no new ones
 	closed   bool
-	outs     sync.Pool // output buffers handed back by Release
+	outs     pix.Buffers[float32] // output buffers handed back by Release
 }
 
 type request struct {
@@ -189,10 +190,7 @@ func Open(man *inference.Manifest, opts Options) (*Pool, error) {
 // openSessions creates the sessions side by side (each one optimises the graph on its own), and
 // on the CPU the solo session.
 func (p *Pool) openSessions(cudaID int) error {
-	inputs := []string{p.man.Inputs.Image}
-	if p.man.Conditioned() {
-		inputs = append(inputs, p.man.Inputs.QTable)
-	}
+	inputs := modelInputs(p.man)
 	threads := make([]int, p.opts.Sessions)
 	for i := range threads {
 		threads[i] = p.opts.Threads
@@ -465,7 +463,7 @@ func (p *Pool) run(s *ort.DynamicAdvancedSession, batch []*request) ([][]float32
 	}
 	var y []float32
 	if n == 1 {
-		y = p.output(plane)
+		y = p.outs.Get(plane)
 	} else {
 		y = make([]float32, n*plane)
 	}
@@ -484,16 +482,8 @@ func (p *Pool) run(s *ort.DynamicAdvancedSession, batch []*request) ([][]float32
 	return out, nil
 }
 
-// output returns a buffer of n values for a model's output, reused if one was released.
-func (p *Pool) output(n int) []float32 {
-	if b, ok := p.outs.Get().(*[]float32); ok && cap(*b) >= n {
-		return (*b)[:n]
-	}
-	return make([]float32, n)
-}
-
 // Release implements inference.Releaser: y, a result of Infer, is no longer used by its caller.
-func (p *Pool) Release(y []float32) { p.outs.Put(&y) }
+func (p *Pool) Release(y []float32) { p.outs.Put(y) }
 
 // Close stops the pool: waiting and later calls fail with an error, running batches finish, and
 // the sessions are destroyed. It is safe to call more than once.

@@ -86,6 +86,14 @@ func newSessionOptions(threads, cudaID int, spin bool) (*ort.SessionOptions, err
 	return opts, nil
 }
 
+// modelInputs names the model's inputs in the order a run passes them: image, then qtable.
+func modelInputs(m *inference.Manifest) []string {
+	if m.Conditioned() {
+		return []string{m.Inputs.Image, m.Inputs.QTable}
+	}
+	return []string{m.Inputs.Image}
+}
+
 // checkModelIO compares the ONNX file's inputs and outputs with the manifest: names, float32,
 // rank 4 image with 3 channels, [N,128] qtable.
 func checkModelIO(m *inference.Manifest) error {

@@ -2,7 +2,8 @@ package inference
 
 import (
 	"context"
-	"sync"
+
+	"jpegrestore/pix"
 )
 
 // Engine runs a model on one tile. x holds the tile in CHW order, 3×h×w float32 RGB in [0,1];
@@ -28,14 +29,4 @@ type Releaser interface {
 }
 
 // tileBufs recycles the Restorer's input tiles.
-var tileBufs sync.Pool
-
-// getTile returns a buffer of n values (contents undefined).
-func getTile(n int) []float32 {
-	if b, ok := tileBufs.Get().(*[]float32); ok && cap(*b) >= n {
-		return (*b)[:n]
-	}
-	return make([]float32, n)
-}
-
-func putTile(b []float32) { tileBufs.Put(&b) }
+var tileBufs pix.Buffers[float32]

@@ -168,8 +168,8 @@ func (r *Restorer) tile(ctx context.Context, h, w int, ry, cx span, q []float32,
 	for i := range xs {
 		xs[i] = reflectIndex(cx.start+i, w)
 	}
-	x := getTile(3 * th * tw)
-	defer putTile(x)
+	x := tileBufs.Get(3 * th * tw)
+	defer tileBufs.Put(x)
 	src(x, ys, xs)
 	var (
 		acc  []float32

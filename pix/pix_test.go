@@ -86,3 +86,18 @@ func TestToRGBAndStd(t *testing.T) {
 		}
 	}
 }
+
+func TestBuffersReuse(t *testing.T) {
+	var b Buffers[float32]
+	s := b.Get(10)
+	if len(s) != 10 {
+		t.Fatalf("len %d", len(s))
+	}
+	b.Put(s)
+	if got := b.Get(5); len(got) != 5 || cap(got) < 5 {
+		t.Errorf("len %d cap %d", len(got), cap(got))
+	}
+	if got := b.Get(1000); len(got) != 1000 {
+		t.Errorf("a buffer too small was handed out: len %d", len(got))
+	}
+}

@@ -3,7 +3,6 @@ package quality
 import (
 	"errors"
 	"fmt"
-	"sync"
 
 	"jpegrestore/pix"
 )
@@ -84,16 +83,5 @@ func lumaInto(y []float64, m Image) []float64 {
 	return y
 }
 
-// floatBufs recycles float64 planes: a survey or restore job scores every image twice.
-type floatBufs struct{ p sync.Pool }
-
-var lumaBufs floatBufs
-
-func (b *floatBufs) get(n int) []float64 {
-	if s, ok := b.p.Get().(*[]float64); ok && cap(*s) >= n {
-		return (*s)[:n]
-	}
-	return make([]float64, n)
-}
-
-func (b *floatBufs) put(s []float64) { b.p.Put(&s) }
+// lumaBufs recycles luma planes: a restore job scores every image twice.
+var lumaBufs pix.Buffers[float64]

@@ -100,8 +100,8 @@ func NoReference(img Image) (NoRef, error) {
 	if err := checkMinSize(img, nrMinSide, "NRScore"); err != nil {
 		return NoRef{}, err
 	}
-	x := lumaInto(lumaBufs.get(img.W*img.H), img)
-	defer lumaBufs.put(x)
+	x := lumaInto(lumaBufs.Get(img.W*img.H), img)
+	defer lumaBufs.Put(x)
 	w, h := img.W, img.H
 	lastH := blockSize*(w/blockSize-1) - 1 // 0-based index of the last boundary difference
 	lastV := blockSize*(h/blockSize-1) - 1
