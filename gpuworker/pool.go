@@ -20,9 +20,10 @@ type Options struct {
 	Device Device
 	// Sessions is the number of ORT sessions, each run by its own goroutine. 0 means 1 on CUDA
 	// and, on the CPU, cores / Threads, or min(cores, 4) when Threads is 0 too: on 2 cores two
-	// single-threaded sessions side by side run the fast model 10–30% faster than one session
-	// with both cores (BenchmarkPoolEfficiency, BenchmarkPipelineEfficiency with
-	// JPEGRESTORE_BENCH_SESSIONS/_THREADS), because its small operators parallelise poorly.
+	// single-threaded sessions side by side run the fast model on 512×384 tiles at 4.4 MP/s,
+	// one session with both cores at 3.4 (jobs' BenchmarkPipelineEfficiency, model-MP/s, with
+	// and without JPEGRESTORE_BENCH_SESSIONS=1 JPEGRESTORE_BENCH_THREADS=2): its small operators
+	// parallelise poorly.
 	Sessions int
 	// Threads is the intra-op thread count of each CPU session; 0 means cores / Sessions.
 	Threads int
