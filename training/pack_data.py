@@ -1,10 +1,15 @@
-"""Pack fixed-size clean training crops into one .npz, so the data can travel to a GPU machine:
+"""Pack clean training data into one .npz, so it can travel to a GPU machine:
 python3 training/pack_data.py -opt training/options/fast.yml [--out .train/crops.npz] [--size 160]
-[--max-mb 50].
+[--max-mb 50] [--whole].
 
-Crops are taken on a regular grid (stride = size) from every training image (never the validation
-set), shuffled with a fixed seed, stored as lossless WebP, and as many as fit under --max-mb are kept;
+Default: crops taken on a regular grid (stride = size) from every training image (never the
+validation set), shuffled with a fixed seed, stored as lossless WebP, as many as fit under --max-mb;
 the dataset then takes its random (smaller or equal) crops inside these.
+
+--whole: the training files themselves, byte for byte, in a seeded random order, as many as fit.
+The sources are JPEGs of quality 95-98, so this carries about twice the pixels of the WebP crops in
+the same bytes, decodes to exactly the pixels training from the folders sees, and lets the dataset
+draw crops anywhere in each image.
 """
 import argparse
 import io
@@ -61,16 +66,46 @@ def pack(folders, out, size, max_mb, seed=0):
     return len(blobs)
 
 
+def pack_whole(folders, out, max_mb, seed=0):
+    """pack_whole writes the training files themselves, in a seeded random order, skipping those that
+    would pass max_mb; returns (number of files, megapixels). The .npz holds `files` (the files'
+    bytes, concatenated, uint8) and `offsets` (int64, n+1), as pack() does."""
+    files = list_images(folders)
+    rng = np.random.default_rng(seed)
+    limit = max_mb * 1e6 - 4096
+    blobs, total, mp = [], 0, 0.0
+    for i in rng.permutation(len(files)):
+        b = files[i].read_bytes()
+        if total + len(b) > limit:
+            continue
+        with Image.open(io.BytesIO(b)) as im:
+            mp += im.width * im.height / 1e6
+        blobs.append(b)
+        total += len(b)
+    if not blobs:
+        raise ValueError(f"no training file fits in {max_mb} MB")
+    offsets = np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64)
+    pathlib.Path(out).parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as f:
+        np.savez(f, files=np.frombuffer(b"".join(blobs), dtype=np.uint8), offsets=offsets)
+    return len(blobs), mp
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-opt", required=True)
     ap.add_argument("--out", default=".train/crops.npz")
     ap.add_argument("--size", type=int, default=160, help="crop side (a multiple of 16, >= the training crop)")
     ap.add_argument("--max-mb", type=float, default=50)
+    ap.add_argument("--whole", action="store_true", help="pack the training files themselves, not crops")
     a = ap.parse_args()
     if a.size % 16:
         raise SystemExit("--size must be a multiple of 16")
     d = train_dataset_options(load_options(a.opt))
+    if a.whole:
+        n, mp = pack_whole(d["folders"], repo_path(a.out), a.max_mb)
+        print(f"wrote {n} files ({mp:.1f} MP) to {a.out}")
+        return
     n = pack(d["folders"], repo_path(a.out), a.size, a.max_mb)
     print(f"wrote {n} crops of {a.size}x{a.size} to {a.out}")
 

@@ -30,11 +30,10 @@ def load_rgb(path):
 
 
 def load_packed(path):
-    """load_packed decodes the crops of a pack_data.py file: uint8 RGB arrays [S,S,3]."""
+    """load_packed decodes the images of a pack_data.py file (WebP crops or whole training files):
+    uint8 RGB arrays [H,W,3]."""
     with np.load(path) as z:
-        if "crops" in z:
-            return list(z["crops"])
-        data, off = z["webp"], z["offsets"]
+        data, off = z["webp"] if "webp" in z else z["files"], z["offsets"]
     out = []
     for a, b in zip(off[:-1], off[1:]):
         with Image.open(io.BytesIO(data[a:b].tobytes())) as im:
@@ -75,7 +74,7 @@ class JPEGDataset(torch.utils.data.Dataset):
             _check_not_val(opt["packed"])
             self.images = load_packed(opt["packed"])
             if min(min(im.shape[:2]) for im in self.images) < self.crop:
-                raise ValueError(f"packed crops smaller than crop {self.crop}")
+                raise ValueError(f"packed images smaller than crop {self.crop}")
         else:
             files = list_images(opt["folders"])
             for f in files:

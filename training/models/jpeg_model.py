@@ -76,7 +76,9 @@ class JPEGModel:
         return x
 
     def train_step(self, batch, progress=None):
-        """train_step runs one optimisation step on {lq, gt, qtable} and returns the loss (float).
+        """train_step runs one optimisation step on {lq, gt, qtable} and returns the loss, a detached
+        0-d tensor on the model's device: reading it (float()) waits for the device, so a training
+        loop reads it only when it logs, and a GPU stays queued with work in between.
 
         `progress` in [0,1] drives the cosine schedule by time instead of by total_steps."""
         self.net.train()
@@ -94,13 +96,14 @@ class JPEGModel:
         if self.net_ema is not None:
             self._update_ema()
         self.step += 1
-        return float(loss.detach())
+        return loss.detach()
 
     @torch.no_grad()
     def _update_ema(self):
         d = min(self.ema_decay, (1 + self.step) / (10 + self.step))
-        for pe, p in zip(self.net_ema.parameters(), self.net.parameters()):
-            pe.mul_(d).add_(p.detach(), alpha=1 - d)
+        ema = list(self.net_ema.parameters())
+        torch._foreach_mul_(ema, d)
+        torch._foreach_add_(ema, [p.detach() for p in self.net.parameters()], alpha=1 - d)
 
     def eval_net(self):
         """eval_net is the network to evaluate and export: the EMA copy when EMA is on."""
@@ -115,9 +118,17 @@ class JPEGModel:
             "optimizer": self.optimizer.state_dict(),
         }
 
-    def save(self, path, extra=None):
-        """save writes a checkpoint atomically (temp file + rename)."""
-        state = self.state_dict()
+    def save(self, path, extra=None, slim=False):
+        """save writes a checkpoint atomically (temp file + rename).
+
+        A slim checkpoint holds only the weights to evaluate and export (the EMA copy, as "net_ema")
+        with the step and options: a quarter of the size (no training weights, no optimizer moments),
+        for bringing a model back from a GPU machine under a per-file size limit. It cannot resume
+        training; load_eval_net reads it."""
+        if slim:
+            state = {"step": self.step, "options": self.opt, "net_ema": self.eval_net().state_dict()}
+        else:
+            state = self.state_dict()
         state.update(extra or {})
         tmp = f"{path}.tmp"
         torch.save(state, tmp)
@@ -126,6 +137,8 @@ class JPEGModel:
     def load(self, path):
         """load restores network, EMA, optimizer and step from a checkpoint; returns the checkpoint dict."""
         ckpt = torch.load(path, map_location=self.device)
+        if "optimizer" not in ckpt:
+            raise ValueError(f"{path} is a slim checkpoint (EMA weights only): it cannot resume training")
         self.net.load_state_dict(ckpt["net"])
         if self.net_ema is not None:
             self.net_ema.load_state_dict(ckpt["net_ema"] if ckpt.get("net_ema") else ckpt["net"])

@@ -72,7 +72,7 @@ def test_two_steps_save_resume(data, tmp_path, bf16):
     batch = ds.batch(2)
     assert batch["lq"].shape == (2, 3, 32, 32) and batch["qtable"].shape == (2, 128)
     model = JPEGModel(opt)
-    losses = [model.train_step(batch) for _ in range(2)]
+    losses = [float(model.train_step(batch)) for _ in range(2)]
     assert all(np.isfinite(losses))
     assert model.step == 2
     ckpt = tmp_path / "latest.pt"
@@ -125,6 +125,37 @@ def test_dataset_packed(data, tmp_path):
     assert n == 3 * 2  # 48x64 images hold one row of two 32x32 crops
     ds = JPEGDataset({"packed": str(tmp_path / "crops.npz"), "crop": 32})
     assert ds.batch(3)["gt"].shape == (3, 3, 32, 32)
+
+
+def test_dataset_packed_whole(data, tmp_path):
+    from training.data.jpeg_dataset import list_images, load_packed, load_rgb
+    from training.pack_data import pack_whole
+    files = list_images([data / "train/a"])
+    n, mp = pack_whole([data / "train/a"], tmp_path / "files.npz", max_mb=1)
+    assert n == 3 and mp == pytest.approx(3 * 48 * 64 / 1e6)
+    got = sorted(im.tobytes() for im in load_packed(tmp_path / "files.npz"))
+    assert got == sorted(load_rgb(f).tobytes() for f in files)  # byte for byte: the sources' pixels
+    one = files[0].stat().st_size
+    n, _ = pack_whole([data / "train/a"], tmp_path / "one.npz", max_mb=(one + 4096 + 1) / 1e6)
+    assert n == 1  # files that would pass the limit are skipped
+    ds = JPEGDataset({"packed": str(tmp_path / "files.npz"), "crop": 32})
+    assert ds.batch(2)["gt"].shape == (2, 3, 32, 32)
+
+
+def test_slim_checkpoint(data, tmp_path):
+    opt = options(data)
+    model = JPEGModel(opt)
+    model.train_step(dataset(opt, data).batch(2))
+    full, slim = tmp_path / "full.pt", tmp_path / "slim.pt"
+    model.save(full)
+    model.save(slim, slim=True)
+    assert slim.stat().st_size < full.stat().st_size / 2
+    a, _ = load_eval_net(full)
+    b, _ = load_eval_net(slim)
+    for x, y in zip(a.state_dict().values(), b.state_dict().values()):
+        assert torch.equal(x, y)
+    with pytest.raises(ValueError, match="slim"):
+        JPEGModel(opt).load(slim)
 
 
 def test_dataset_refuses_val(tmp_path):
