@@ -1,5 +1,5 @@
 """Train a restoration network: python3 training/train.py -opt training/options/fast.yml [--minutes N]
-[--resume PATH] [--device cpu|cuda] [--threads N] [--packed NPZ] [--out DIR] [--slim].
+[--resume PATH | --init PATH] [--device cpu|cuda] [--threads N] [--packed NPZ] [--out DIR] [--slim].
 
 Writes .train/<name>/latest.pt (model, EMA, optimizer, step, options) at the end of the time budget
 and every `logger.save_every_min` minutes, and logs to .train/<name>/train.log: step, loss, it/s, lr,
@@ -57,7 +57,8 @@ class Logger:
         self.f.write(line + "\n")
 
 
-def run(opt, minutes=None, resume=None, device="cpu", threads=None, out_dir=None, max_steps=None, slim=False):
+def run(opt, minutes=None, resume=None, device="cpu", threads=None, out_dir=None, max_steps=None, slim=False,
+        init=None):
     """run trains per `opt` until `minutes` of wall time (or max_steps) pass; returns the JPEGModel."""
     if threads:
         torch.set_num_threads(threads)
@@ -76,6 +77,9 @@ def run(opt, minutes=None, resume=None, device="cpu", threads=None, out_dir=None
         ckpt = model.load(resume)
         elapsed_before = float(ckpt.get("train_seconds", 0.0))
         log(f"resumed from {resume} at step {model.step}")
+    elif init:
+        model.init_from(init)
+        log(f"initialised from the weights of {init}; fresh optimizer and schedule")
     ds.reseed(int(dopt["seed"]) * 1000003 + model.step)
     nparams = sum(p.numel() for p in model.net.parameters())
     log(f"start {opt['name']}: {nparams} params, {len(ds.images)} images, crop {ds.crop}, batch {bs}, "
@@ -95,9 +99,14 @@ def run(opt, minutes=None, resume=None, device="cpu", threads=None, out_dir=None
         def init_fn(wid):
             info = torch.utils.data.get_worker_info()
             info.dataset.reseed(int(dopt["seed"]) * 1000003 + model.step + 7919 * (wid + 1))
-        loader = iter(torch.utils.data.DataLoader(ds, batch_size=bs, num_workers=workers, worker_init_fn=init_fn,
-                                                  persistent_workers=True, pin_memory=device == "cuda"))
-        next_batch = lambda: next(loader)  # noqa: E731
+        loader = torch.utils.data.DataLoader(ds, batch_size=bs, num_workers=workers, worker_init_fn=init_fn,
+                                             persistent_workers=True, pin_memory=device == "cuda")
+
+        def endless():
+            while True:  # a new epoch every len(ds) / bs batches (the workers persist)
+                yield from loader
+        batches = endless()
+        next_batch = lambda: next(batches)  # noqa: E731
     else:
         next_batch = lambda: ds.batch(bs)  # noqa: E731
 
@@ -163,6 +172,7 @@ def main():
     ap.add_argument("-opt", required=True, help="options YAML")
     ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget; ends with a checkpoint")
     ap.add_argument("--resume", default=None, help="checkpoint to resume from")
+    ap.add_argument("--init", default=None, help="start from this checkpoint's weights (slim ones too), step 0")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--max-steps", type=int, default=None)
@@ -170,11 +180,13 @@ def main():
     ap.add_argument("--packed", default=None, help="train from this pack_data.py archive instead of the folders")
     ap.add_argument("--slim", action="store_true", help="checkpoints hold the EMA weights only (cannot resume)")
     a = ap.parse_args()
+    if a.resume and a.init:
+        ap.error("--resume and --init exclude each other")
     opt = load_options(a.opt)
     if a.packed:
         opt["datasets"]["train"]["packed"] = a.packed
     run(opt, minutes=a.minutes, resume=a.resume, device=a.device, threads=a.threads, out_dir=a.out,
-        max_steps=a.max_steps, slim=a.slim)
+        max_steps=a.max_steps, slim=a.slim, init=a.init)
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.device, "device", "cpu", "cpu, cuda:N, or auto (CUDA when available, else CPU)")
 	fs.StringVar(&m.ortLib, "ort-lib", "", "ONNX Runtime shared library (default $"+gpuworker.EnvLibrary+", then .deps/onnxruntime/)")
 	fs.IntVar(&m.ensemble, "ensemble", 0, "self-ensemble size 1, 2, 4 or 8 for routes that set none (default 1)")
-	fs.IntVar(&m.tile, "tile", 0, "tile side in pixels, a multiple of 16 (default 512, larger for models whose overlap would dominate it: 1024 for fast)")
+	fs.IntVar(&m.tile, "tile", 0, "tile side in pixels, a multiple of 16 (default 512, larger for models whose overlap would dominate it: 1024 for fast, 1376 for best)")
 	fs.IntVar(&m.sessions, "sessions", 0, "model sessions run side by side (default on the CPU: cores/threads, or min(cores, 4); 1 on CUDA)")
 	fs.IntVar(&m.threads, "threads", 0, "CPU threads per model session (default: cores/sessions)")
 	fs.IntVar(&m.batch, "batch", 0, "most tiles per model run (default 1 on the CPU, 4 on CUDA)")

@@ -15,7 +15,8 @@ def charbonnier(pred, target, eps=1e-3):
     return torch.sqrt((pred - target) ** 2 + eps * eps).mean()
 
 
-LOSSES = {"l1": lambda p, t: F.l1_loss(p, t), "charbonnier": charbonnier}
+# mse optimises PSNR directly: for a last, fine-tuning phase after L1/Charbonnier training.
+LOSSES = {"l1": lambda p, t: F.l1_loss(p, t), "charbonnier": charbonnier, "mse": lambda p, t: F.mse_loss(p, t)}
 
 
 class JPEGModel:
@@ -23,7 +24,7 @@ class JPEGModel:
 
     `opt` is the parsed options dict (keys network_g, train); it is deep-copied and never modified.
     Options under `train`: lr, weight_decay, betas, total_steps (cosine schedule length),
-    warmup_steps, eta_min_ratio, loss (l1 | charbonnier), ema_decay (0 = off), bf16 (CPU autocast),
+    warmup_steps, eta_min_ratio, loss (l1 | charbonnier | mse), ema_decay (0 = off), bf16 (CPU autocast),
     channels_last, grad_clip.
     """
 
@@ -144,6 +145,18 @@ class JPEGModel:
             self.net_ema.load_state_dict(ckpt["net_ema"] if ckpt.get("net_ema") else ckpt["net"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.step = int(ckpt["step"])
+        return ckpt
+
+
+    def init_from(self, path):
+        """init_from starts training from a checkpoint's weights (the EMA copy when it has one; a slim
+        checkpoint does) with a fresh optimizer at step 0: fine-tuning, or continuing a run whose
+        optimizer state was not kept. The checkpoint's arch must match."""
+        ckpt = torch.load(path, map_location=self.device)
+        weights = ckpt.get("net_ema") or ckpt["net"]
+        self.net.load_state_dict(weights)
+        if self.net_ema is not None:
+            self.net_ema.load_state_dict(weights)
         return ckpt
 
 

@@ -119,6 +119,14 @@ def test_run_and_resume(data, tmp_path):
     assert model.step == 3
 
 
+def test_run_with_workers_past_an_epoch(data, tmp_path):
+    # A DataLoader epoch is length / batch_size batches; training must go on into the next one.
+    opt = options(data)
+    opt["datasets"]["train"].update(num_workers=1, length=4)
+    model = run(opt, max_steps=5, out_dir=tmp_path / "run", threads=1, slim=True)
+    assert model.step == 5
+
+
 def test_dataset_packed(data, tmp_path):
     from training.pack_data import pack
     n = pack([data / "train/a"], tmp_path / "crops.npz", 32, max_mb=1)
@@ -156,6 +164,11 @@ def test_slim_checkpoint(data, tmp_path):
         assert torch.equal(x, y)
     with pytest.raises(ValueError, match="slim"):
         JPEGModel(opt).load(slim)
+    tuned = JPEGModel(opt)
+    tuned.init_from(slim)  # fine-tuning starts from the EMA weights, at step 0
+    assert tuned.step == 0
+    for x, y in zip(b.state_dict().values(), tuned.net.state_dict().values()):
+        assert torch.equal(x, y)
 
 
 def test_dataset_refuses_val(tmp_path):
