@@ -39,17 +39,29 @@ def encode_crop(crop):
     return buf.getvalue()
 
 
+NPZ_HEADROOM = 4096  # bytes kept free under --max-mb for the npz headers
+
+
+def save_blobs(out, key, blobs):
+    """save_blobs writes blobs (a list of bytes) to the .npz `out` as `key` (the blobs concatenated,
+    uint8) and `offsets` (int64, n+1): blob i is key[offsets[i]:offsets[i+1]]."""
+    offsets = np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64)
+    pathlib.Path(out).parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as f:
+        np.savez(f, **{key: np.frombuffer(b"".join(blobs), dtype=np.uint8)}, offsets=offsets)
+
+
 def pack(folders, out, size, max_mb, seed=0):
     """pack writes as many shuffled crops as fit in max_mb to `out`; returns their number.
 
-    The .npz holds `webp` (the lossless WebP files, concatenated, uint8) and `offsets` (int64, n+1):
-    crop i is webp[offsets[i]:offsets[i+1]]. Lossless, so the pixels are the decoded sources'.
+    The .npz holds the lossless WebP files as `webp` (see save_blobs). Lossless, so the pixels are the
+    decoded sources'.
     """
     crops = []
     for f in list_images(folders):
         crops += grid_crops(load_rgb(f), size)
     rng = np.random.default_rng(seed)
-    limit = max_mb * 1e6 - 4096  # room for the npz headers
+    limit = max_mb * 1e6 - NPZ_HEADROOM
     blobs, total = [], 0
     for i in rng.permutation(len(crops)):
         b = encode_crop(crops[i])
@@ -59,20 +71,17 @@ def pack(folders, out, size, max_mb, seed=0):
         total += len(b)
     if not blobs:
         raise ValueError(f"no {size}x{size} crop fits in {max_mb} MB")
-    offsets = np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64)
-    pathlib.Path(out).parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "wb") as f:
-        np.savez(f, webp=np.frombuffer(b"".join(blobs), dtype=np.uint8), offsets=offsets)
+    save_blobs(out, "webp", blobs)
     return len(blobs)
 
 
 def pack_whole(folders, out, max_mb, seed=0):
     """pack_whole writes the training files themselves, in a seeded random order, skipping those that
-    would pass max_mb; returns (number of files, megapixels). The .npz holds `files` (the files'
-    bytes, concatenated, uint8) and `offsets` (int64, n+1), as pack() does."""
+    would pass max_mb; returns (number of files, megapixels). The .npz holds them as `files` (see
+    save_blobs)."""
     files = list_images(folders)
     rng = np.random.default_rng(seed)
-    limit = max_mb * 1e6 - 4096
+    limit = max_mb * 1e6 - NPZ_HEADROOM
     blobs, total, mp = [], 0, 0.0
     for i in rng.permutation(len(files)):
         b = files[i].read_bytes()
@@ -84,10 +93,7 @@ def pack_whole(folders, out, max_mb, seed=0):
         total += len(b)
     if not blobs:
         raise ValueError(f"no training file fits in {max_mb} MB")
-    offsets = np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64)
-    pathlib.Path(out).parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "wb") as f:
-        np.savez(f, files=np.frombuffer(b"".join(blobs), dtype=np.uint8), offsets=offsets)
+    save_blobs(out, "files", blobs)
     return len(blobs), mp
 
 

@@ -137,14 +137,14 @@ def test_dataset_packed(data, tmp_path):
 
 def test_dataset_packed_whole(data, tmp_path):
     from training.data.jpeg_dataset import list_images, load_packed, load_rgb
-    from training.pack_data import pack_whole
+    from training.pack_data import NPZ_HEADROOM, pack_whole
     files = list_images([data / "train/a"])
     n, mp = pack_whole([data / "train/a"], tmp_path / "files.npz", max_mb=1)
     assert n == 3 and mp == pytest.approx(3 * 48 * 64 / 1e6)
     got = sorted(im.tobytes() for im in load_packed(tmp_path / "files.npz"))
     assert got == sorted(load_rgb(f).tobytes() for f in files)  # byte for byte: the sources' pixels
     one = files[0].stat().st_size
-    n, _ = pack_whole([data / "train/a"], tmp_path / "one.npz", max_mb=(one + 4096 + 1) / 1e6)
+    n, _ = pack_whole([data / "train/a"], tmp_path / "one.npz", max_mb=(one + NPZ_HEADROOM + 1) / 1e6)
     assert n == 1  # files that would pass the limit are skipped
     ds = JPEGDataset({"packed": str(tmp_path / "files.npz"), "crop": 32})
     assert ds.batch(2)["gt"].shape == (2, 3, 32, 32)
