@@ -16,7 +16,7 @@ def charbonnier(pred, target, eps=1e-3):
 
 
 # mse optimises PSNR directly: for a last, fine-tuning phase after L1/Charbonnier training.
-LOSSES = {"l1": lambda p, t: F.l1_loss(p, t), "charbonnier": charbonnier, "mse": lambda p, t: F.mse_loss(p, t)}
+LOSSES = {"l1": lambda p, t: F.l1_loss(p, t), "charbonnier": charbonnier, "mse": F.mse_loss}
 
 
 class JPEGModel:
@@ -146,7 +146,6 @@ class JPEGModel:
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.step = int(ckpt["step"])
         return ckpt
-
 
     def init_from(self, path):
         """init_from starts training from a checkpoint's weights (the EMA copy when it has one; a slim
