@@ -15,8 +15,7 @@ def charbonnier(pred, target, eps=1e-3):
     return torch.sqrt((pred - target) ** 2 + eps * eps).mean()
 
 
-# mse optimises PSNR directly: for a last, fine-tuning phase after L1/Charbonnier training.
-LOSSES = {"l1": lambda p, t: F.l1_loss(p, t), "charbonnier": charbonnier, "mse": F.mse_loss}
+LOSSES = {"l1": lambda p, t: F.l1_loss(p, t), "charbonnier": charbonnier}
 
 
 class JPEGModel:
@@ -24,7 +23,7 @@ class JPEGModel:
 
     `opt` is the parsed options dict (keys network_g, train); it is deep-copied and never modified.
     Options under `train`: lr, weight_decay, betas, total_steps (cosine schedule length),
-    warmup_steps, eta_min_ratio, loss (l1 | charbonnier | mse), ema_decay (0 = off), bf16 (CPU autocast),
+    warmup_steps, eta_min_ratio, loss (l1 | charbonnier), ema_decay (0 = off), bf16 (CPU autocast),
     channels_last, grad_clip.
     """
 
