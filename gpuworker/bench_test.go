@@ -67,6 +67,16 @@ func bareSession(b *testing.B, m *inference.Manifest) *ort.DynamicAdvancedSessio
 	return s
 }
 
+// benchPool opens a pool with benchOptions, closed when the benchmark ends.
+func benchPool(b *testing.B, m *inference.Manifest) *Pool {
+	p, err := Open(m, benchOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close() })
+	return p
+}
+
 func reportMPs(b *testing.B, pixels int) {
 	b.ReportMetric(float64(pixels)*float64(b.N)/1e6/b.Elapsed().Seconds(), "MP/s")
 }
@@ -105,11 +115,7 @@ func BenchmarkPool(b *testing.B) {
 	m := benchModel(b)
 	for _, callers := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("callers-%d", callers), func(b *testing.B) {
-			p, err := Open(m, benchOptions())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer p.Close()
+			p := benchPool(b, m)
 			x := randomTile(3*benchTile*benchTile, 1)
 			var q []float32
 			if m.Conditioned() {
@@ -144,11 +150,7 @@ func BenchmarkPool(b *testing.B) {
 // with and without self-ensemble; MP/s counts image pixels.
 func BenchmarkRestore(b *testing.B) {
 	m := benchModel(b)
-	p, err := Open(m, benchOptions())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
+	p := benchPool(b, m)
 	img := pix.New(4000, 3000, 3)
 	for i := range img.Pix {
 		img.Pix[i] = uint8(i * 7 / 3)
@@ -198,11 +200,7 @@ func BenchmarkPoolEfficiency(b *testing.B) {
 	}
 	for _, callers := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("callers-%d", callers), func(b *testing.B) {
-			p, err := Open(m, benchOptions())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer p.Close()
+			p := benchPool(b, m)
 			var raw, pool time.Duration
 			for i := 0; i < b.N; i++ {
 				t0 := time.Now()
@@ -272,11 +270,7 @@ func BenchmarkTilingOverhead(b *testing.B) {
 		defer qt.Destroy()
 		in = append(in, qt)
 	}
-	p, err := Open(m, benchOptions())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
+	p := benchPool(b, m)
 	var tc inference.TileConfig
 	tc.Tile, _ = strconv.Atoi(os.Getenv("JPEGRESTORE_BENCH_TILE"))
 	tc.Overlap, _ = strconv.Atoi(os.Getenv("JPEGRESTORE_BENCH_OVERLAP"))
