@@ -78,8 +78,8 @@ def run(opt, minutes=None, resume=None, device="cpu", threads=None, out_dir=None
         elapsed_before = float(ckpt.get("train_seconds", 0.0))
         log(f"resumed from {resume} at step {model.step}")
     elif init:
-        model.init_from(init)
-        log(f"initialised from the weights of {init}; fresh optimizer and schedule")
+        grown = model.init_from(init)
+        log(f"initialised from the weights of {init} ({grown} tensors widened); fresh optimizer and schedule")
     ds.reseed(int(dopt["seed"]) * 1000003 + model.step)
     nparams = sum(p.numel() for p in model.net.parameters())
     log(f"start {opt['name']}: {nparams} params, {len(ds.images)} images, crop {ds.crop}, batch {bs}, "
@@ -172,7 +172,8 @@ def main():
     ap.add_argument("-opt", required=True, help="options YAML")
     ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget; ends with a checkpoint")
     ap.add_argument("--resume", default=None, help="checkpoint to resume from")
-    ap.add_argument("--init", default=None, help="start from this checkpoint's weights (slim ones too), step 0")
+    ap.add_argument("--init", default=None, help="start from the weights of this checkpoint (slim ones too) or .onnx model, step 0; "
+                    "the arch may be wider (grow.py)")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--max-steps", type=int, default=None)

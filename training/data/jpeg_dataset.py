@@ -55,7 +55,10 @@ def augment(img, rng):
 
 
 class JPEGDataset(torch.utils.data.Dataset):
-    """JPEGDataset yields dicts {lq [3,S,S], gt [3,S,S], qtable [128]} (float32, [0,1]).
+    """JPEGDataset yields dicts {lq [3,S,S], gt [3,S,S] (uint8), qtable [128] (float32, (0,1])}.
+
+    Images stay uint8 until the model's device (JPEGModel divides by 255 there): a quarter of the
+    bytes through the loader's shared memory, pinning and the host-to-GPU copy.
 
     Options (a dict): `folders` (list of image folders) or `packed` (an .npz from pack_data.py);
     `crop` (side, a multiple of 16); `length` (the nominal epoch length); `degrade` (DegradeConfig
@@ -107,8 +110,8 @@ class JPEGDataset(torch.utils.data.Dataset):
     def __getitem__(self, index):
         lq, gt, qt = self.sample()
         return {
-            "lq": torch.from_numpy(np.array(lq)).permute(2, 0, 1).float().div_(255.0),
-            "gt": torch.from_numpy(np.array(gt)).permute(2, 0, 1).float().div_(255.0),
+            "lq": torch.from_numpy(np.array(lq)).permute(2, 0, 1).contiguous(),
+            "gt": torch.from_numpy(np.array(gt)).permute(2, 0, 1).contiguous(),
             "qtable": torch.from_numpy(qt),
         }
 

@@ -8,6 +8,7 @@ import torch
 from torch.nn import functional as F
 
 from training.archs import build_arch
+from training.models.grow import load_weights, widen_into
 
 
 def charbonnier(pred, target, eps=1e-3):
@@ -71,6 +72,8 @@ class JPEGModel:
 
     def _to(self, x):
         x = x.to(self.device, non_blocking=True)
+        if x.dtype == torch.uint8:
+            x = x.float().div_(255.0)
         if self.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
@@ -147,15 +150,16 @@ class JPEGModel:
         return ckpt
 
     def init_from(self, path):
-        """init_from starts training from a checkpoint's weights (the EMA copy when it has one; a slim
-        checkpoint does) with a fresh optimizer at step 0: fine-tuning, or continuing a run whose
-        optimizer state was not kept. The checkpoint's arch must match."""
-        ckpt = torch.load(path, map_location=self.device)
-        weights = ckpt.get("net_ema") or ckpt["net"]
-        self.net.load_state_dict(weights)
+        """init_from starts training from the weights of a checkpoint (the EMA copy when it has one; a
+        slim checkpoint does) or of an exported .onnx model, with a fresh optimizer at step 0:
+        fine-tuning, or continuing a run whose optimizer state was not kept. The arch must be the same
+        or wider (more channels per level): a wider net starts as the same function (grow.widen_into).
+        Returns the number of tensors that grew."""
+        weights = load_weights(path)
+        grown = widen_into(self.net, weights)
         if self.net_ema is not None:
-            self.net_ema.load_state_dict(weights)
-        return ckpt
+            self.net_ema.load_state_dict(self.net.state_dict())
+        return grown
 
 
 def load_eval_net(ckpt_path, opt=None, device="cpu"):

@@ -89,6 +89,18 @@ def test_two_steps_save_resume(data, tmp_path, bf16):
     assert not net.training
 
 
+def test_uint8_batches_train_like_float_ones(data):
+    opt = options(data)
+    batch = dataset(opt, data).batch(2)
+    assert batch["lq"].dtype == torch.uint8 and batch["gt"].dtype == torch.uint8
+    as_float = {k: (v.float() / 255.0 if v.dtype == torch.uint8 else v) for k, v in batch.items()}
+    torch.manual_seed(0)
+    a = JPEGModel(opt)
+    torch.manual_seed(0)
+    b = JPEGModel(opt)
+    assert float(a.train_step(batch)) == float(b.train_step(as_float))
+
+
 def test_options_not_modified(data):
     opt = options(data)
     before = repr(opt)
