@@ -1,6 +1,6 @@
 """Pack clean training data into one .npz, so it can travel to a GPU machine:
 python3 training/pack_data.py -opt training/options/fast.yml [--out .train/crops.npz] [--size 160]
-[--max-mb 50] [--whole].
+[--max-mb 50] [--whole [--exclude EARLIER.npz]].
 
 Default: crops taken on a regular grid (stride = size) from every training image (never the
 validation set), shuffled with a fixed seed, stored as lossless WebP, as many as fit under --max-mb;
@@ -9,9 +9,11 @@ the dataset then takes its random (smaller or equal) crops inside these.
 --whole: the training files themselves, byte for byte, in a seeded random order, as many as fit.
 The sources are JPEGs of quality 95-98, so this carries about twice the pixels of the WebP crops in
 the same bytes, decodes to exactly the pixels training from the folders sees, and lets the dataset
-draw crops anywhere in each image.
+draw crops anywhere in each image. --exclude leaves out the files of an earlier --whole pack, so a
+later run can continue on images the first one never saw.
 """
 import argparse
+import hashlib
 import io
 import pathlib
 import sys
@@ -75,17 +77,26 @@ def pack(folders, out, size, max_mb, seed=0):
     return len(blobs)
 
 
-def pack_whole(folders, out, max_mb, seed=0):
+def packed_files(path):
+    """packed_files returns the file blobs (bytes) of a pack_whole archive."""
+    with np.load(path) as z:
+        data, off = z["files"], z["offsets"]
+    return [data[a:b].tobytes() for a, b in zip(off[:-1], off[1:])]
+
+
+def pack_whole(folders, out, max_mb, seed=0, exclude=()):
     """pack_whole writes the training files themselves, in a seeded random order, skipping those that
-    would pass max_mb; returns (number of files, megapixels). The .npz holds them as `files` (see
+    would pass max_mb and those whose bytes are in `exclude` (e.g. the files of an earlier pack, for a
+    run on fresh images); returns (number of files, megapixels). The .npz holds them as `files` (see
     save_blobs)."""
     files = list_images(folders)
     rng = np.random.default_rng(seed)
     limit = max_mb * 1e6 - NPZ_HEADROOM
+    skip = {hashlib.sha256(b).digest() for b in exclude}
     blobs, total, mp = [], 0, 0.0
     for i in rng.permutation(len(files)):
         b = files[i].read_bytes()
-        if total + len(b) > limit:
+        if total + len(b) > limit or hashlib.sha256(b).digest() in skip:
             continue
         with Image.open(io.BytesIO(b)) as im:
             mp += im.width * im.height / 1e6
@@ -104,12 +115,14 @@ def main():
     ap.add_argument("--size", type=int, default=160, help="crop side (a multiple of 16, >= the training crop)")
     ap.add_argument("--max-mb", type=float, default=50)
     ap.add_argument("--whole", action="store_true", help="pack the training files themselves, not crops")
+    ap.add_argument("--exclude", default=None, help="with --whole: leave out the files of this earlier pack")
     a = ap.parse_args()
     if a.size % 16:
         raise SystemExit("--size must be a multiple of 16")
     d = train_dataset_options(load_options(a.opt))
     if a.whole:
-        n, mp = pack_whole(d["folders"], repo_path(a.out), a.max_mb)
+        exclude = packed_files(repo_path(a.exclude)) if a.exclude else ()
+        n, mp = pack_whole(d["folders"], repo_path(a.out), a.max_mb, exclude=exclude)
         print(f"wrote {n} files ({mp:.1f} MP) to {a.out}")
         return
     n = pack(d["folders"], repo_path(a.out), a.size, a.max_mb)

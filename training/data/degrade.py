@@ -25,7 +25,8 @@ class DegradeConfig:
     A fraction `high_prob` of quality factors is drawn uniformly from [high_qf_min, high_qf_max], the
     rest from [qf_min, qf_max]. A fraction `double_prob` of images is compressed twice, the first time
     on a grid shifted by (dy, dx) in [0, 16)^2, not both multiples of 8; a fraction `p444` of final
-    passes uses 4:4:4 instead of 4:2:0.
+    passes uses 4:4:4 instead of 4:2:0. `qf_power` > 1 leans the [qf_min, qf_max] draw towards
+    qf_min: qf = qf_min + floor((qf_max - qf_min + 1) * u**qf_power), u uniform in [0, 1); 1 is uniform.
     """
 
     qf_min: int = 10
@@ -35,6 +36,7 @@ class DegradeConfig:
     high_prob: float = 0.15
     double_prob: float = 0.10
     p444: float = 0.10
+    qf_power: float = 1.0
 
     @classmethod
     def from_dict(cls, d):
@@ -64,7 +66,9 @@ def jpeg_roundtrip(img, qf, subsampling=SUBSAMPLING_420):
 def _draw_qf(cfg, rng):
     if rng.random() < cfg.high_prob:
         return int(rng.integers(cfg.high_qf_min, cfg.high_qf_max + 1))
-    return int(rng.integers(cfg.qf_min, cfg.qf_max + 1))
+    if cfg.qf_power == 1.0:
+        return int(rng.integers(cfg.qf_min, cfg.qf_max + 1))
+    return cfg.qf_min + int((cfg.qf_max - cfg.qf_min + 1) * rng.random() ** cfg.qf_power)
 
 
 def degrade(img, rng=None, qf=None, cfg=None):

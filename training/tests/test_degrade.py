@@ -86,6 +86,19 @@ def test_train_mode_distribution():
     assert 0.07 < high < 0.25
 
 
+def test_qf_power_leans_towards_low_qf():
+    from training.data.degrade import _draw_qf
+    rng = np.random.default_rng(0)
+    flat = DegradeConfig(high_prob=0.0)
+    lean = DegradeConfig(high_prob=0.0, qf_power=1.5)
+    a = np.array([_draw_qf(flat, rng) for _ in range(20000)])
+    b = np.array([_draw_qf(lean, rng) for _ in range(20000)])
+    for qfs in (a, b):
+        assert qfs.min() == 10 and qfs.max() == 70
+    assert abs(np.mean(a <= 20) - 11 / 61) < 0.01
+    assert abs(np.mean(b <= 20) - (11 / 61) ** (1 / 1.5)) < 0.01  # P(u**p < x) = x**(1/p)
+
+
 def test_train_mode_double_and_444_paths():
     img = make_image()
     out, qt = degrade(img, np.random.default_rng(0), cfg=DegradeConfig(double_prob=1.0, p444=1.0))
