@@ -1,6 +1,6 @@
 """Pack clean training data into one .npz, so it can travel to a GPU machine:
 python3 training/pack_data.py -opt training/options/fast.yml [--out .train/crops.npz] [--size 160]
-[--max-mb 50] [--whole [--exclude EARLIER.npz]].
+[--max-mb 50] [--whole [--exclude EARLIER.npz ...]].
 
 Default: crops taken on a regular grid (stride = size) from every training image (never the
 validation set), shuffled with a fixed seed, stored as lossless WebP, as many as fit under --max-mb;
@@ -115,13 +115,14 @@ def main():
     ap.add_argument("--size", type=int, default=160, help="crop side (a multiple of 16, >= the training crop)")
     ap.add_argument("--max-mb", type=float, default=50)
     ap.add_argument("--whole", action="store_true", help="pack the training files themselves, not crops")
-    ap.add_argument("--exclude", default=None, help="with --whole: leave out the files of this earlier pack")
+    ap.add_argument("--exclude", action="append", default=[],
+                    help="with --whole: leave out the files of this earlier pack (repeatable)")
     a = ap.parse_args()
     if a.size % 16:
         raise SystemExit("--size must be a multiple of 16")
     d = train_dataset_options(load_options(a.opt))
     if a.whole:
-        exclude = packed_files(repo_path(a.exclude)) if a.exclude else ()
+        exclude = [b for p in a.exclude for b in packed_files(repo_path(p))]
         n, mp = pack_whole(d["folders"], repo_path(a.out), a.max_mb, exclude=exclude)
         print(f"wrote {n} files ({mp:.1f} MP) to {a.out}")
         return
