@@ -172,7 +172,8 @@ def main():
     ap.add_argument("-opt", required=True, help="options YAML")
     ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget; ends with a checkpoint")
     ap.add_argument("--resume", default=None, help="checkpoint to resume from")
-    ap.add_argument("--init", default=None, help="start from the weights of this checkpoint (slim ones too) or .onnx model, step 0; "
+    ap.add_argument("--init", default=None,
+                    help="start from the weights of this checkpoint (slim ones too) or .onnx model, at step 0; "
                     "the arch may be wider (grow.py)")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
