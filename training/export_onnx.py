@@ -106,6 +106,38 @@ def export(net, out, opset=17):
     raise RuntimeError(f"ONNX export failed: {last}")
 
 
+def store_float16(path):
+    """store_float16 rewrites the ONNX model at `path` so that each float32 initializer is stored as
+    float16 and read through a Cast to float32: half the file, the same float32 graph once ONNX Runtime
+    has folded the casts at load. The initializers keep their names (grow.load_weights reads them);
+    each must already hold float16 values (load_eval_net rounds them), so nothing changes but the size."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    model = onnx.load(str(path))
+    g = model.graph
+    casts, renamed = [], {}
+    for init in g.initializer:
+        if init.data_type != TensorProto.FLOAT:
+            continue
+        w = numpy_helper.to_array(init)
+        half = w.astype(np.float16)
+        if not np.array_equal(half.astype(np.float32), w):
+            raise ValueError(f"initializer {init.name} holds values that are not float16: round the weights first")
+        init.CopyFrom(numpy_helper.from_array(half, init.name))
+        renamed[init.name] = f"{init.name}_f32"
+        casts.append(helper.make_node("Cast", [init.name], [renamed[init.name]], to=TensorProto.FLOAT,
+                                      name=f"{init.name}_cast"))
+    for node in g.node:
+        for i, name in enumerate(node.input):
+            if name in renamed:
+                node.input[i] = renamed[name]
+    nodes = casts + list(g.node)
+    del g.node[:]
+    g.node.extend(nodes)
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, str(path))
+
+
 @torch.no_grad()
 def parity_fixture(net):
     """parity_fixture returns a seeded input, qtable and PyTorch's float32 output as a JSON-able dict."""
@@ -125,6 +157,9 @@ def write_all(net, opt, out, eval_json=None, overlap=0, overlap_max_diff=0.0):
     out = pathlib.Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     opset = export(net, out)
+    weights = (opt.get("manifest") or {}).get("weights", "float32")
+    if weights == "float16":
+        store_float16(out)
     psnr = None
     if eval_json:
         with open(eval_json) as f:
@@ -136,6 +171,7 @@ def write_all(net, opt, out, eval_json=None, overlap=0, overlap_max_diff=0.0):
         "sha256": sha256_file(out),
         "opset": opset,
         "dtype": "float32",
+        "weights": weights,
         "layout": "NCHW",
         "range": [0.0, 1.0],
         "inputs": {"image": "image", "qtable": "qtable"},

@@ -164,9 +164,20 @@ class JPEGModel:
 
 def load_eval_net(ckpt_path, opt=None, device="cpu"):
     """load_eval_net builds the arch from the checkpoint's (or the given) options and loads its weights,
-    preferring the EMA weights; returns (net in eval mode, float32, NCHW; options)."""
+    preferring the EMA weights; returns (net in eval mode, float32, NCHW; options).
+
+    With `manifest: {weights: float16}` in the options the weights are rounded to float16 values (kept
+    as float32 tensors): the model that export_onnx.py stores at half the size, so that test.py measures,
+    and the parity fixture pins, exactly the shipped model."""
     ckpt = torch.load(ckpt_path, map_location=device)
     opt = opt or ckpt["options"]
     net = build_arch(opt["network_g"])
     net.load_state_dict(ckpt.get("net_ema") or ckpt["net"])
+    weights = (opt.get("manifest") or {}).get("weights", "float32")
+    if weights == "float16":
+        with torch.no_grad():
+            for p in net.parameters():
+                p.copy_(p.half().float())
+    elif weights != "float32":
+        raise ValueError(f"manifest weights {weights!r}: want float32 or float16")
     return net.to(device).eval(), opt

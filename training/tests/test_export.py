@@ -60,3 +60,39 @@ def test_receptive_field_grows_with_depth():
     # head 3x3 and tail 3x3 at 1/2 resolution plus down/up: a few blocks of 2 pixels.
     assert receptive_field(shallow) <= 32
     assert receptive_field(build_arch(OPT["network_g"])) > receptive_field(shallow)
+
+
+def test_float16_weights_half_the_file_same_values(tmp_path):
+    from onnx import TensorProto
+
+    from training.models.grow import load_weights
+    from training.models.jpeg_model import load_eval_net
+    torch.manual_seed(0)
+    net = build_arch(OPT["network_g"])
+    ckpt = tmp_path / "ckpt.pt"
+    torch.save({"step": 1, "options": OPT, "net_ema": net.state_dict()}, ckpt)
+    opt16 = dict(OPT, manifest={"trained_qf": [10, 95], "weights": "float16"})
+    net32, _ = load_eval_net(ckpt, OPT)
+    net16, _ = load_eval_net(ckpt, opt16)
+    for a, b in zip(net32.parameters(), net16.parameters()):
+        assert torch.equal(b, a.half().float())
+    assert any(not torch.equal(a, b) for a, b in zip(net32.parameters(), net16.parameters()))
+
+    m32 = write_all(net16, OPT, tmp_path / "a.onnx")
+    m16 = write_all(net16, opt16, tmp_path / "b.onnx")
+    assert m32["weights"] == "float32" and m16["weights"] == "float16"
+    size32, size16 = (tmp_path / "a.onnx").stat().st_size, (tmp_path / "b.onnx").stat().st_size
+    assert size16 < 0.7 * size32  # tiny net: names and nodes are a third of the file; best.onnx halves
+    model = onnx.load(str(tmp_path / "b.onnx"))
+    floats = [i for i in model.graph.initializer if i.data_type in (TensorProto.FLOAT, TensorProto.FLOAT16)]
+    assert floats and all(i.data_type == TensorProto.FLOAT16 for i in floats)
+    casts = [n for n in model.graph.node if n.op_type == "Cast"]
+    assert len(casts) == len(floats)
+    # the same weights come back under their own names, and the same parity fixture
+    for k, v in load_weights(tmp_path / "b.onnx").items():
+        assert torch.equal(v, net16.state_dict()[k])
+    assert (tmp_path / "a.parity.json").read_text() == (tmp_path / "b.parity.json").read_text()
+    # weights that are not float16 values are refused, not silently rounded
+    import pytest
+    with pytest.raises(ValueError):
+        write_all(net32, opt16, tmp_path / "c.onnx")
