@@ -19,9 +19,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-
-def _weights(ckpt):
-    return ckpt.get("net_ema") or ckpt["net"]
+from training.models.grow import eval_weights  # noqa: E402
 
 
 def _meta(ckpt):
@@ -35,7 +33,7 @@ def split(ckpt_path, out_dir, max_mb=15.0):
     ckpt = torch.load(ckpt_path, map_location="cpu")
     limit = max_mb * 1e6
     parts, size = [{}], 0
-    for name, t in _weights(ckpt).items():
+    for name, t in eval_weights(ckpt).items():
         n = t.numel() * t.element_size()
         if parts[-1] and size + n > limit:
             parts.append({})
@@ -74,7 +72,7 @@ def average(ckpt_paths, out_path, weights=None):
     w = [1.0] * len(ckpts) if weights is None else [float(x) for x in weights]
     if len(w) != len(ckpts) or sum(w) <= 0:
         raise ValueError("need one positive-sum weight per checkpoint")
-    sds = [_weights(c) for c in ckpts]
+    sds = [eval_weights(c) for c in ckpts]
     for p, sd in zip(ckpt_paths[1:], sds[1:]):
         if sd.keys() != sds[0].keys() or any(sd[k].shape != sds[0][k].shape for k in sd):
             raise ValueError(f"{p} does not have the tensors of {ckpt_paths[0]}")

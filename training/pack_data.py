@@ -23,7 +23,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from training.data.jpeg_dataset import list_images, load_rgb  # noqa: E402
+from training.data.jpeg_dataset import list_images, load_rgb, packed_blobs  # noqa: E402
 from training.train import train_dataset_options  # noqa: E402
 from training.utils.options import load_options, repo_path  # noqa: E402
 
@@ -77,13 +77,6 @@ def pack(folders, out, size, max_mb, seed=0):
     return len(blobs)
 
 
-def packed_files(path):
-    """packed_files returns the file blobs (bytes) of a pack_whole archive."""
-    with np.load(path) as z:
-        data, off = z["files"], z["offsets"]
-    return [data[a:b].tobytes() for a, b in zip(off[:-1], off[1:])]
-
-
 def pack_whole(folders, out, max_mb, seed=0, exclude=()):
     """pack_whole writes the training files themselves, in a seeded random order, skipping those that
     would pass max_mb and those whose bytes are in `exclude` (e.g. the files of an earlier pack, for a
@@ -122,7 +115,7 @@ def main():
         raise SystemExit("--size must be a multiple of 16")
     d = train_dataset_options(load_options(a.opt))
     if a.whole:
-        exclude = [b for p in a.exclude for b in packed_files(repo_path(p))]
+        exclude = [b for p in a.exclude for b in packed_blobs(repo_path(p))]
         n, mp = pack_whole(d["folders"], repo_path(a.out), a.max_mb, exclude=exclude)
         print(f"wrote {n} files ({mp:.1f} MP) to {a.out}")
         return

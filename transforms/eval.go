@@ -71,21 +71,22 @@ func (f *evalFn) FinishBundle(ctx context.Context, emit func(report.Record)) err
 // ProcessElement reads and decodes one reference, then runs its QFs side by side with the other
 // work in flight (see window), emitting the records that have finished.
 func (f *evalFn) ProcessElement(ctx context.Context, in enhance.Input, emit func(report.Record)) error {
+	emitRec := recordEmitter(ctx, emit)
 	data, err := storage.ReadFile(ctx, in.URI)
 	if err != nil {
 		if storage.Transient(err) {
 			return err
 		}
-		recordEmitter(ctx, emit)(enhance.Fail(enhance.NewRecord(in, 0), "read", "read", err))
+		emitRec(enhance.Fail(enhance.NewRecord(in, 0), "read", "read", err))
 		return nil
 	}
 	ref, err := decodeReference(data)
 	if err != nil {
 		rec := enhance.NewRecord(in, len(data))
-		recordEmitter(ctx, emit)(enhance.Fail(rec, "decode", "corrupt", err))
+		emitRec(enhance.Fail(rec, "decode", "corrupt", err))
 		return nil
 	}
-	work, emitRec := context.WithoutCancel(ctx), recordEmitter(ctx, emit)
+	work := context.WithoutCancel(ctx)
 	for _, qf := range f.Config.QFs {
 		err := f.win.submit(func() (report.Record, error) {
 			return evalOne(work, enhance.NewRecord(in, len(data)), ref, qf, f.models), nil

@@ -29,14 +29,19 @@ def load_rgb(path):
         return np.asarray(im.convert("RGB"))
 
 
-def load_packed(path):
-    """load_packed decodes the images of a pack_data.py file (WebP crops or whole training files):
-    uint8 RGB arrays [H,W,3]."""
+def packed_blobs(path):
+    """packed_blobs returns the encoded images of a pack_data.py file (WebP crops or whole training
+    files), as bytes."""
     with np.load(path) as z:
         data, off = z["webp"] if "webp" in z else z["files"], z["offsets"]
+    return [data[a:b].tobytes() for a, b in zip(off[:-1], off[1:])]
+
+
+def load_packed(path):
+    """load_packed decodes the images of a pack_data.py file: uint8 RGB arrays [H,W,3]."""
     out = []
-    for a, b in zip(off[:-1], off[1:]):
-        with Image.open(io.BytesIO(data[a:b].tobytes())) as im:
+    for blob in packed_blobs(path):
+        with Image.open(io.BytesIO(blob)) as im:
             out.append(np.asarray(im.convert("RGB")))
     return out
 

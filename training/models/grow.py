@@ -19,6 +19,11 @@ import numpy as np
 import torch
 
 
+def eval_weights(ckpt):
+    """eval_weights returns the weights to evaluate of a loaded checkpoint: the EMA copy when it has one."""
+    return ckpt.get("net_ema") or ckpt["net"]
+
+
 def load_weights(path):
     """load_weights returns {name: tensor} from a .pt checkpoint (net_ema, else net) or an .onnx file."""
     path = str(path)
@@ -28,8 +33,7 @@ def load_weights(path):
         model = onnx.load(path)
         return {i.name: torch.from_numpy(np.array(numpy_helper.to_array(i), dtype=np.float32))
                 for i in model.graph.initializer}
-    ckpt = torch.load(path, map_location="cpu")
-    return ckpt.get("net_ema") or ckpt["net"]
+    return eval_weights(torch.load(path, map_location="cpu"))
 
 
 def _is_film(name):

@@ -8,7 +8,7 @@ import torch
 from torch.nn import functional as F
 
 from training.archs import build_arch
-from training.models.grow import load_weights, widen_into
+from training.models.grow import eval_weights, load_weights, widen_into
 
 
 def charbonnier(pred, target, eps=1e-3):
@@ -172,7 +172,7 @@ def load_eval_net(ckpt_path, opt=None, device="cpu"):
     ckpt = torch.load(ckpt_path, map_location=device)
     opt = opt or ckpt["options"]
     net = build_arch(opt["network_g"])
-    net.load_state_dict(ckpt.get("net_ema") or ckpt["net"])
+    net.load_state_dict(eval_weights(ckpt))
     weights = (opt.get("manifest") or {}).get("weights", "float32")
     if weights == "float16":
         with torch.no_grad():

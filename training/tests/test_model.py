@@ -158,7 +158,7 @@ def test_dataset_packed_whole(data, tmp_path):
     one = files[0].stat().st_size
     n, _ = pack_whole([data / "train/a"], tmp_path / "one.npz", max_mb=(one + NPZ_HEADROOM + 1) / 1e6)
     assert n == 1  # files that would pass the limit are skipped
-    from training.pack_data import packed_files
+    from training.data.jpeg_dataset import packed_blobs as packed_files
     rest, _ = pack_whole([data / "train/a"], tmp_path / "rest.npz", max_mb=1,
                          exclude=packed_files(tmp_path / "one.npz"))
     assert rest == 2 and not set(packed_files(tmp_path / "rest.npz")) & set(packed_files(tmp_path / "one.npz"))
