@@ -1,0 +1,164 @@
+"""Probe: does projecting a restored image back onto its JPEG's quantization bins help?
+
+python3 training/consistency_probe.py -opt training/options/best.yml --ckpt CKPT [--cases 10,50,10>50,10>50@4]
+
+A JPEG file fixes every quantized DCT coefficient c of the image its encoder saw: the true coefficient
+lay in [(c - 1/2) q, (c + 1/2) q]. Clamping the restored image's coefficients into those bins (luma on
+the 8x8 grid; chroma after the encoder's 2x2 averaging, the change spread back over the 2x2 pixels)
+is the projection onto that set, and it can only move the restored coefficients towards the truth
+when the truth is the image the last encoder saw. That holds for a single compression (the
+challenge protocol) and fails for a re-saved JPEG, whose pristine original lies outside the last
+file's bins. This script measures both on Kodak24, projecting the restored 8-bit image as a product
+would after the network.
+
+Cases: "Q" is one pass at quality Q (4:2:0); "A>B" compresses at A, decodes and compresses at B on the
+same grid; "A>B@S" does the first pass on a grid shifted by S pixels down and right. The bins come
+from the image the last encoder saw (the encoder's own colour conversion, averaging and DCT in float,
+which libjpeg's integer arithmetic matches to within rounding).
+"""
+import argparse
+import io
+import math
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+_N = 8
+# The orthonormal 8-point DCT-II; the JPEG FDCT of T.81 A.3.3 is this matrix applied on both sides.
+DCT8 = np.array([[(math.sqrt(1 / _N) if u == 0 else math.sqrt(2 / _N)) * math.cos((2 * x + 1) * u * math.pi / (2 * _N))
+                  for x in range(_N)] for u in range(_N)])
+
+
+def _blocks(a):
+    h, w = a.shape
+    return a.reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3)
+
+
+def _unblocks(b):
+    return b.transpose(0, 2, 1, 3).reshape(b.shape[0] * 8, b.shape[1] * 8)
+
+
+def _pad(a, m):
+    """_pad replicates the last row and column up to a multiple of m, as libjpeg does."""
+    return np.pad(a, ((0, (-a.shape[0]) % m), (0, (-a.shape[1]) % m)), mode="edge")
+
+
+def rgb_to_ycc(x):
+    """rgb_to_ycc is the JFIF conversion (T.871 section 7) in float, chroma centred on 128."""
+    r, g, b = (x[..., i].astype(np.float64) for i in range(3))
+    return (0.299 * r + 0.587 * g + 0.114 * b,
+            -0.168735892 * r - 0.331264108 * g + 0.5 * b + 128,
+            0.5 * r - 0.418687589 * g - 0.081312411 * b + 128)
+
+
+def ycc_to_rgb(y, cb, cr):
+    cb, cr = cb - 128, cr - 128
+    return np.stack([y + 1.402 * cr, y - 0.344136286 * cb - 0.714136286 * cr, y + 1.772 * cb], -1)
+
+
+def _down2(a):
+    a = _pad(a, 2)
+    return a.reshape(a.shape[0] // 2, 2, a.shape[1] // 2, 2).mean(axis=(1, 3))
+
+
+def _coefs(plane):
+    return DCT8 @ _blocks(_pad(plane - 128.0, 8)) @ DCT8.T
+
+
+def quantized(src, luma_q, chroma_q):
+    """quantized returns the quantized coefficients a 4:2:0 encoder writes for uint8 RGB `src`."""
+    y, cb, cr = rgb_to_ycc(src)
+    return (np.round(_coefs(y) / luma_q), np.round(_coefs(_down2(cb)) / chroma_q),
+            np.round(_coefs(_down2(cr)) / chroma_q))
+
+
+def _clamp_plane(plane, c, q):
+    """_clamp_plane projects a float plane onto the bins of coefficients c; returns the change."""
+    h, w = plane.shape
+    f = _coefs(plane)
+    g = np.clip(f, (c - 0.5) * q, (c + 0.5) * q)
+    return _unblocks(DCT8.T @ (g - f) @ DCT8)[:h, :w]
+
+
+def project(img, coefs, luma_q, chroma_q):
+    """project clamps uint8 RGB `img` onto the bins of `coefs` (quantized()'s triple); returns uint8.
+
+    A change of luma moves R, G and B equally; a change of a chroma sample at half resolution is
+    spread over its 2x2 pixels (the least-squares inverse of the averaging).
+    """
+    y, cb, cr = rgb_to_ycc(img)
+    h, w = y.shape
+    y = y + _clamp_plane(y, coefs[0], luma_q)
+    out = []
+    for plane, c in ((cb, coefs[1]), (cr, coefs[2])):
+        d = _clamp_plane(_down2(plane), c, chroma_q)
+        out.append(plane + np.repeat(np.repeat(d, 2, 0), 2, 1)[:h, :w])
+    return np.round(np.clip(ycc_to_rgb(y, *out), 0, 255)).astype(np.uint8)
+
+
+def _encode(img, qf):
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=int(qf), subsampling=2)
+    return buf.getvalue()
+
+
+def _decode(data):
+    with Image.open(io.BytesIO(data)) as f:
+        return np.asarray(f.convert("RGB")), f.quantization
+
+
+def compress_case(gt, case):
+    """compress_case returns (decoded uint8 RGB, the image the last encoder saw, final QF)."""
+    first, _, rest = case.rpartition(">")
+    final, _, shift = rest.partition("@")
+    src = gt
+    if first:
+        s = int(shift or 0)
+        padded = np.pad(gt, ((s, 0), (s, 0), (0, 0)), mode="reflect")
+        src = np.ascontiguousarray(_decode(_encode(padded, int(first)))[0][s:, s:])
+    lq, _ = _decode(_encode(src, int(final)))
+    return lq, src, int(final)
+
+
+def main():
+    import torch
+
+    from training.data.degrade import ijg_tables
+    from training.models.jpeg_model import load_eval_net
+    from training.test import DEFAULT_VAL
+    from training.utils.evaluate import load_eval_images, psnr, restore
+    from training.utils.options import load_options
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-opt", required=True)
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--val", default=DEFAULT_VAL)
+    ap.add_argument("--cases", default="10,30,50,70,90,10>30,10>50,20>70,10>50@4,30>30")
+    ap.add_argument("--every", type=int, default=1, help="use every n-th image")
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    net, _ = load_eval_net(a.ckpt, load_options(a.opt))
+    images = load_eval_images(a.val)[::a.every]
+    print(f"{len(images)} images; gain over the JPEG in dB, mean over images")
+    print(f"{'case':>9} {'restored':>9} {'projected':>10} {'change':>7} {'worst':>7}")
+    for case in a.cases.split(","):
+        rows = []
+        for _, gt in images:
+            lq, src, qf = compress_case(gt, case)
+            luma, chroma = (np.asarray(t, dtype=np.float64).reshape(8, 8) for t in ijg_tables(qf))
+            # Restore with the file's tables, as degrade() gives them: luma then chroma, /255.
+            qt = np.asarray(ijg_tables(qf)[0] + ijg_tables(qf)[1], dtype=np.float32) / 255.0
+            out = restore(net, lq, qt)
+            proj = project(out, quantized(src, luma, chroma), luma, chroma)
+            rows.append((psnr(lq, gt), psnr(out, gt), psnr(proj, gt)))
+        r = np.asarray(rows)
+        print(f"{case:>9} {np.mean(r[:, 1] - r[:, 0]):+9.3f} {np.mean(r[:, 2] - r[:, 0]):+10.3f} "
+              f"{np.mean(r[:, 2] - r[:, 1]):+7.3f} {np.min(r[:, 2] - r[:, 1]):+7.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
