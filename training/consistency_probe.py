@@ -17,7 +17,6 @@ from the image the last encoder saw (the encoder's own colour conversion, averag
 which libjpeg's integer arithmetic matches to within rounding).
 """
 import argparse
-import io
 import math
 import pathlib
 import sys
@@ -25,7 +24,8 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+
+from training.data.degrade import ijg_tables, jpeg_roundtrip  # noqa: E402
 
 _N = 8
 # The orthonormal 8-point DCT-II; the JPEG FDCT of T.81 A.3.3 is this matrix applied on both sides.
@@ -100,15 +100,9 @@ def project(img, coefs, luma_q, chroma_q):
     return np.round(np.clip(ycc_to_rgb(y, *out), 0, 255)).astype(np.uint8)
 
 
-def _encode(img, qf):
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="JPEG", quality=int(qf), subsampling=2)
-    return buf.getvalue()
-
-
-def _decode(data):
-    with Image.open(io.BytesIO(data)) as f:
-        return np.asarray(f.convert("RGB")), f.quantization
+def bins(qf):
+    """bins returns libjpeg's (luma, chroma) quantization tables at quality qf as 8x8 float arrays."""
+    return tuple(np.asarray(t, dtype=np.float64).reshape(8, 8) for t in ijg_tables(qf))
 
 
 def compress_case(gt, case):
@@ -119,15 +113,14 @@ def compress_case(gt, case):
     if first:
         s = int(shift or 0)
         padded = np.pad(gt, ((s, 0), (s, 0), (0, 0)), mode="reflect")
-        src = np.ascontiguousarray(_decode(_encode(padded, int(first)))[0][s:, s:])
-    lq, _ = _decode(_encode(src, int(final)))
+        src = np.ascontiguousarray(jpeg_roundtrip(padded, int(first))[0][s:, s:])
+    lq, _ = jpeg_roundtrip(src, int(final))
     return lq, src, int(final)
 
 
 def main():
     import torch
 
-    from training.data.degrade import ijg_tables
     from training.models.jpeg_model import load_eval_net
     from training.test import DEFAULT_VAL
     from training.utils.evaluate import load_eval_images, psnr, restore
@@ -149,9 +142,9 @@ def main():
         rows = []
         for _, gt in images:
             lq, src, qf = compress_case(gt, case)
-            luma, chroma = (np.asarray(t, dtype=np.float64).reshape(8, 8) for t in ijg_tables(qf))
-            # Restore with the file's tables, as degrade() gives them: luma then chroma, /255.
-            qt = np.asarray(ijg_tables(qf)[0] + ijg_tables(qf)[1], dtype=np.float32) / 255.0
+            luma, chroma = bins(qf)
+            # Restore with the file's tables as degrade() gives them: luma then chroma, /255.
+            qt = np.concatenate([luma.ravel(), chroma.ravel()]).astype(np.float32) / 255.0
             out = restore(net, lq, qt)
             proj = project(out, quantized(src, luma, chroma), luma, chroma)
             rows.append((psnr(lq, gt), psnr(out, gt), psnr(proj, gt)))

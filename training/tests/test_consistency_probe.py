@@ -1,8 +1,7 @@
 """consistency_probe tests: the projection moves towards the encoded image, lands in the bins, and\nleaves a decoded JPEG's luma (already in its bins) nearly alone."""
 import numpy as np
 
-from training.consistency_probe import DCT8, compress_case, project, quantized, rgb_to_ycc
-from training.data.degrade import ijg_tables
+from training.consistency_probe import DCT8, bins, compress_case, project, quantized, rgb_to_ycc
 
 
 def smooth_image(h=64, w=96):
@@ -10,10 +9,6 @@ def smooth_image(h=64, w=96):
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     base = np.stack([60 + xx, 80 + yy, 100 + 0.5 * (xx + yy)], -1) + 20 * np.sin(xx / 5)[..., None]
     return np.round(base).astype(np.uint8)
-
-
-def tables(qf):
-    return (np.asarray(t, dtype=np.float64).reshape(8, 8) for t in ijg_tables(qf))
 
 
 def test_dct_is_orthonormal():
@@ -24,7 +19,7 @@ def test_decoded_luma_is_in_its_bins():
     src = smooth_image()
     lq, seen, qf = compress_case(src, "30")
     assert qf == 30 and seen is src
-    luma, chroma = tables(qf)
+    luma, chroma = bins(qf)
     # The decoded luma re-quantizes to the file's coefficients (libjpeg's integer DCT and 8-bit
     # rounding aside), so the projection leaves it nearly alone.
     assert np.mean(quantized(lq, luma, chroma)[0] == quantized(src, luma, chroma)[0]) > 0.99
@@ -35,7 +30,7 @@ def test_decoded_luma_is_in_its_bins():
 
 def test_projection_moves_luma_towards_the_encoded_image():
     src = smooth_image()
-    luma, chroma = tables(90)
+    luma, chroma = bins(90)
     coefs = quantized(src, luma, chroma)
     noisy = np.clip(src + np.random.default_rng(2).normal(0, 12, src.shape), 0, 255).astype(np.uint8)
     proj = project(noisy, coefs, luma, chroma)
