@@ -24,11 +24,22 @@ def repo_path(path):
 
 
 def load_options(path_or_text):
-    """load_options parses a YAML options file (a path) or YAML text (a string containing a newline)."""
+    """load_options parses a YAML options file (a path) or YAML text (a string containing a newline).
+
+    A top-level `base: OTHER.yml` (found like any options path, or beside this file) makes the file
+    a variant: OTHER's options, deep-updated with the rest of this file's.
+    """
     if isinstance(path_or_text, str) and "\n" in path_or_text:
-        return yaml.safe_load(path_or_text)
-    with open(resolve_opt_path(path_or_text)) as f:
-        return yaml.safe_load(f)
+        opt, here = yaml.safe_load(path_or_text), None
+    else:
+        here = resolve_opt_path(path_or_text)
+        with open(here) as f:
+            opt = yaml.safe_load(f)
+    base = (opt or {}).pop("base", None)
+    if base is None:
+        return opt
+    beside = here.parent / base if here is not None else None
+    return deep_update(load_options(beside if beside is not None and beside.is_file() else base), opt)
 
 
 def deep_update(base, extra):
