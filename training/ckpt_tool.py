@@ -1,8 +1,10 @@
 """Checkpoint tools: python3 training/ckpt_tool.py split|join|average ...
 
-  split CKPT OUTDIR [--max-mb 15]   the weights of CKPT in parts of at most --max-mb each
+  split CKPT OUTDIR [--max-mb 15] [--half]
+                                    the weights of CKPT in parts of at most --max-mb each
                                     (OUTDIR/part1.pt, part2.pt, ...), for bringing a checkpoint back
-                                    from a machine that returns files of at most 16 MiB
+                                    from a machine that returns files of at most 16 MiB; --half stores
+                                    them as float16 (half the parts; join gives float32 back)
   join PART... --out CKPT           the parts back into one checkpoint
   average CKPT... --out CKPT [--weights W...]
                                     the (weighted) mean of the evaluation weights of checkpoints of one
@@ -26,14 +28,17 @@ def _meta(ckpt):
     return {k: v for k, v in ckpt.items() if k not in ("net", "net_ema", "optimizer")}
 
 
-def split(ckpt_path, out_dir, max_mb=15.0):
+def split(ckpt_path, out_dir, max_mb=15.0, half=False):
     """split writes the evaluation weights of ckpt_path as part1.pt, part2.pt, ... in out_dir, each
     holding whole tensors up to max_mb (a tensor larger than that gets a part of its own); the first
-    part also holds the step and options. Returns the part paths."""
+    part also holds the step and options. With half, floating-point tensors are stored as float16
+    (the precision models/best.onnx ships in). Returns the part paths."""
     ckpt = torch.load(ckpt_path, map_location="cpu")
     limit = max_mb * 1e6
     parts, size = [{}], 0
     for name, t in eval_weights(ckpt).items():
+        if half and t.is_floating_point():
+            t = t.half()
         n = t.numel() * t.element_size()
         if parts[-1] and size + n > limit:
             parts.append({})
@@ -59,7 +64,7 @@ def join(part_paths, out_path):
         raise ValueError(f"have parts {[s['part'][0] for s in parts]} of {want}")
     weights = {}
     for s in parts:
-        weights.update(s["net_ema"])
+        weights.update({k: t.float() if t.dtype == torch.float16 else t for k, t in s["net_ema"].items()})
     state = dict(parts[0], net_ema=weights)
     del state["part"]
     torch.save(state, out_path)
@@ -89,6 +94,7 @@ def main():
     s.add_argument("ckpt")
     s.add_argument("out_dir")
     s.add_argument("--max-mb", type=float, default=15.0)
+    s.add_argument("--half", action="store_true", help="store the weights as float16")
     j = sub.add_parser("join")
     j.add_argument("parts", nargs="+")
     j.add_argument("--out", required=True)
@@ -98,7 +104,7 @@ def main():
     a.add_argument("--weights", type=float, nargs="+", default=None)
     args = ap.parse_args()
     if args.cmd == "split":
-        for p in split(args.ckpt, args.out_dir, args.max_mb):
+        for p in split(args.ckpt, args.out_dir, args.max_mb, args.half):
             print(p)
     elif args.cmd == "join":
         join(args.parts, args.out)

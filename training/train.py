@@ -1,5 +1,5 @@
 """Train a restoration network: python3 training/train.py -opt training/options/fast.yml [--minutes N]
-[--resume PATH | --init PATH] [--device cpu|cuda] [--threads N] [--packed NPZ] [--out DIR] [--slim].
+[--resume PATH | --init PATH] [--device cpu|cuda] [--threads N] [--packed NPZ ...] [--out DIR] [--slim].
 
 Writes .train/<name>/latest.pt (model, EMA, optimizer, step, options) at the end of the time budget
 and every `logger.save_every_min` minutes, and logs to .train/<name>/train.log: step, loss, it/s, lr,
@@ -40,7 +40,8 @@ def train_dataset_options(opt):
     root = data_root(opt)
     d["folders"] = [str(root / f) for f in d.get("folders", [])]
     if d.get("packed"):
-        d["packed"] = str(repo_path(d["packed"]))
+        packs = d["packed"] if isinstance(d["packed"], (list, tuple)) else [d["packed"]]
+        d["packed"] = [str(repo_path(p)) for p in packs]
     d.setdefault("seed", opt.get("seed", 0))
     return d
 
@@ -179,7 +180,8 @@ def main():
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--max-steps", type=int, default=None)
     ap.add_argument("--out", default=None, help="output folder (default .train/<name>)")
-    ap.add_argument("--packed", default=None, help="train from this pack_data.py archive instead of the folders")
+    ap.add_argument("--packed", action="append", default=None,
+                    help="train from this pack_data.py archive instead of the folders (repeatable: the union)")
     ap.add_argument("--slim", action="store_true", help="checkpoints hold the EMA weights only (cannot resume)")
     a = ap.parse_args()
     if a.resume and a.init:

@@ -1,7 +1,7 @@
 """JPEGDataset: random clean crops of the training images, degraded on the fly by degrade().
 
-Sources: image folders (decoded with Pillow, held in memory) or a packed .npz of fixed-size clean
-crops written by pack_data.py. The validation set (Kodak24) must never be listed here.
+Sources: image folders (decoded with Pillow, held in memory) or one or more packed .npz files written
+by pack_data.py (fixed-size clean crops, or whole training files). The validation set (Kodak24) must never be listed here.
 """
 import io
 import pathlib
@@ -65,7 +65,8 @@ class JPEGDataset(torch.utils.data.Dataset):
     Images stay uint8 until the model's device (JPEGModel divides by 255 there): a quarter of the
     bytes through the loader's shared memory, pinning and the host-to-GPU copy.
 
-    Options (a dict): `folders` (list of image folders) or `packed` (an .npz from pack_data.py);
+    Options (a dict): `folders` (list of image folders) or `packed` (an .npz from pack_data.py, or a
+    list of them: the union of their images, e.g. packs that travelled to a GPU machine one per call);
     `crop` (side, a multiple of 16); `length` (the nominal epoch length); `degrade` (DegradeConfig
     fields); `seed`. Each item draws a random image, crop, flip/rotation and degradation.
     """
@@ -79,8 +80,11 @@ class JPEGDataset(torch.utils.data.Dataset):
         self.seed = int(opt.get("seed", 0))
         self.rng = np.random.default_rng(self.seed)
         if opt.get("packed"):
-            _check_not_val(opt["packed"])
-            self.images = load_packed(opt["packed"])
+            packs = opt["packed"] if isinstance(opt["packed"], (list, tuple)) else [opt["packed"]]
+            self.images = []
+            for pack in packs:
+                _check_not_val(pack)
+                self.images += load_packed(pack)
             if min(min(im.shape[:2]) for im in self.images) < self.crop:
                 raise ValueError(f"packed images smaller than crop {self.crop}")
         else:

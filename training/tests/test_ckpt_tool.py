@@ -35,6 +35,16 @@ def test_split_join_round_trip(tmp_path):
         join(parts[:-1], tmp_path / "c.pt")
 
 
+def test_split_half(tmp_path):
+    want = _ckpt(tmp_path / "a.pt", 1)
+    parts = split(tmp_path / "a.pt", tmp_path / "parts", half=True)
+    assert all(t.dtype == torch.float16 for p in parts for t in torch.load(p)["net_ema"].values())
+    join(parts, tmp_path / "b.pt")
+    got = torch.load(tmp_path / "b.pt")["net_ema"]
+    for k, v in want.items():  # float32 again, holding the float16 values
+        assert got[k].dtype == torch.float32 and torch.equal(got[k], v.half().float())
+
+
 def test_average(tmp_path):
     a, b = _ckpt(tmp_path / "a.pt", 1), _ckpt(tmp_path / "b.pt", 2)
     average([tmp_path / "a.pt", tmp_path / "b.pt"], tmp_path / "m.pt", weights=[3, 1])

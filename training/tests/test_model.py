@@ -164,6 +164,9 @@ def test_dataset_packed_whole(data, tmp_path):
     assert rest == 2 and not set(packed_files(tmp_path / "rest.npz")) & set(packed_files(tmp_path / "one.npz"))
     ds = JPEGDataset({"packed": str(tmp_path / "files.npz"), "crop": 32})
     assert ds.batch(2)["gt"].shape == (2, 3, 32, 32)
+    # several packs (one per GPU call) train on the union of their files
+    two = JPEGDataset({"packed": [str(tmp_path / "one.npz"), str(tmp_path / "rest.npz")], "crop": 32})
+    assert sorted(im.tobytes() for im in two.images) == got
 
 
 def test_slim_checkpoint(data, tmp_path):
