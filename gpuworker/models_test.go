@@ -38,9 +38,12 @@ func shippedModels(t *testing.T) []string {
 	return out
 }
 
-// TestShippedModels checks every model in models/: its manifest and sha256, its ONNX inputs
-// against the manifest, ONNX Runtime's output against PyTorch's on the export's parity vectors
-// (≤ 1e-4), and tiled against whole-image output at the manifest's overlap.
+// maxModelBytes is the most a shipped model file may take (the repository's rule: under 20 MB).
+const maxModelBytes = 20_000_000
+
+// TestShippedModels checks every model in models/: its size, its manifest and sha256, its ONNX
+// inputs against the manifest, ONNX Runtime's output against PyTorch's on the export's parity
+// vectors (≤ 1e-4), and tiled against whole-image output at the manifest's overlap.
 func TestShippedModels(t *testing.T) {
 	initORT(t)
 	models := shippedModels(t)
@@ -52,6 +55,13 @@ func TestShippedModels(t *testing.T) {
 			m, err := inference.LoadManifest(path)
 			if err != nil {
 				t.Fatal(err)
+			}
+			fi, err := os.Stat(filepath.Join(filepath.Dir(path), m.File))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Size() >= maxModelBytes {
+				t.Errorf("%s is %d bytes, over the %d a shipped model may take", m.File, fi.Size(), maxModelBytes)
 			}
 			p, err := Open(m, Options{})
 			if err != nil {

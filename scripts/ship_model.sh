@@ -2,7 +2,11 @@
 # Turns a training checkpoint into a shipped model, measuring everything the manifest and the
 # model card state:
 #
-#   scripts/ship_model.sh PRESET CHECKPOINT      e.g. scripts/ship_model.sh fast .train/fast/latest.pt
+#   scripts/ship_model.sh PRESET CHECKPOINT [OPTIONS]
+#       e.g. scripts/ship_model.sh fast .train/fast/latest.pt
+#            scripts/ship_model.sh best .train/best7/m34.pt training/options/best-wide.yml
+# OPTIONS (default training/options/PRESET.yml) names the network the checkpoint holds; its `name`
+# must be PRESET.
 #
 # 1. Kodak24 at QF 10..70 with PyTorch (training/test.py, the NTIRE 2024 / FBCNN protocol);
 # 2. a trial ONNX export, and the tile overlap at which tiled output matches whole-image output
@@ -14,10 +18,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=$1 ckpt=$2
-opt=training/options/$preset.yml
+opt=${3:-training/options/$preset.yml}
 work=.train/$preset
 mkdir -p "$work/trial"
 PY=/usr/bin/python3
+name=$($PY -c 'import sys; sys.path.insert(0, "."); from training.utils.options import load_options
+print(load_options(sys.argv[1])["name"])' "$opt")
+[ "$name" = "$preset" ] || { echo "ship_model: $opt is for preset $name, not $preset" >&2; exit 2; }
 
 $PY training/test.py -opt "$opt" --ckpt "$ckpt" --json "$work/kodak24.json"
 $PY training/export_onnx.py -opt "$opt" --ckpt "$ckpt" --out "$work/trial/$preset.onnx" >/dev/null
