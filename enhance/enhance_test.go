@@ -4,37 +4,82 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"image/png"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"jpegrestore/gpuworker"
+	"jpegrestore/inference"
+	"jpegrestore/inference/inferencetest"
 	"jpegrestore/jpeg"
 	"jpegrestore/pix"
 	"jpegrestore/report"
 	"jpegrestore/route"
 )
 
-func testModels(t *testing.T, model string) *Models {
-	t.Helper()
-	lib, err := gpuworker.LibraryPath("")
-	if err != nil {
-		t.Fatalf("run `make setup` first: %v", err)
-	}
-	if err := gpuworker.Init(lib); err != nil {
-		t.Fatal(err)
-	}
-	m := NewModels(ModelConfig{Default: filepath.Join("..", "inference", "testdata", model+".json")})
-	t.Cleanup(func() { m.Close() })
-	return m
+func fixture(name string) string { return filepath.Join("..", "inference", "testdata", name+".json") }
+
+// memStore is a Store in memory. fail, when set, may fail a call on purpose.
+type memStore struct {
+	mu   sync.Mutex
+	objs map[string][]byte
+	fail func(op, uri string) error
 }
 
-func settings(format string) Settings {
-	return Settings{Out: "/out", Format: format, Routes: route.Default()}
+func newStore(objs map[string][]byte) *memStore { return &memStore{objs: objs} }
+
+func (s *memStore) get(op, uri string, n int64) ([]byte, error) {
+	if s.fail != nil {
+		if err := s.fail(op, uri); err != nil {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.objs[uri]
+	if !ok {
+		return nil, fmt.Errorf("mem %s %s: %w", op, uri, fs.ErrNotExist)
+	}
+	if n >= 0 && int64(len(b)) > n {
+		b = b[:n]
+	}
+	return bytes.Clone(b), nil
+}
+
+func (s *memStore) ReadFile(_ context.Context, uri string) ([]byte, error) {
+	return s.get("read", uri, -1)
+}
+func (s *memStore) ReadHead(_ context.Context, uri string, n int64) ([]byte, error) {
+	return s.get("head", uri, n)
+}
+func (s *memStore) WriteFile(_ context.Context, uri string, data []byte) error {
+	if s.fail != nil {
+		if err := s.fail("write", uri); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.objs[uri] = bytes.Clone(data)
+	return nil
+}
+
+// journey restores into /out with the model, run by the pure-Go identity engine.
+func journey(t *testing.T, store Store, format, model string, ensemble int) *Journey {
+	t.Helper()
+	load, _ := inferencetest.Loader(inferencetest.Identity)
+	m := NewModels(ModelConfig{Default: fixture(model), Ensemble: ensemble}, load)
+	t.Cleanup(func() { m.Close() })
+	return &Journey{Settings: Settings{Out: "/out", Format: format, Routes: route.Default()}, Models: m, Store: store}
 }
 
 func gradient(w, h, c int) pix.Image {
@@ -45,7 +90,7 @@ func gradient(w, h, c int) pix.Image {
 	return m
 }
 
-func encode(t *testing.T, m pix.Image, q int, md jpeg.Metadata) []byte {
+func jpegOf(t *testing.T, m pix.Image, q int, md jpeg.Metadata) []byte {
 	t.Helper()
 	b, err := jpeg.EncodeJPEG(m, jpeg.EncodeOptions{Quality: q, Subsampling: jpeg.Sub420, Metadata: md})
 	if err != nil {
@@ -54,7 +99,7 @@ func encode(t *testing.T, m pix.Image, q int, md jpeg.Metadata) []byte {
 	return b
 }
 
-func TestOutputURIAndGroups(t *testing.T) {
+func TestOutputURIAndRecord(t *testing.T) {
 	for _, tc := range []struct{ out, rel, format, want string }{
 		{"/o", "a/b.jpg", FormatPNG, "/o/a/b.png"},
 		{"/o", "x.JPEG", FormatJPEG, "/o/x.jpg"},
@@ -65,84 +110,122 @@ func TestOutputURIAndGroups(t *testing.T) {
 			t.Errorf("OutputURI(%q, %q, %s) = %q, want %q", tc.out, tc.rel, tc.format, got, tc.want)
 		}
 	}
-	r := NewRecord(Input{URI: "gs://photos/2019/a/b.jpg", Root: "gs://photos"}, 10)
+	r := NewRecord(Input{URI: "gs://photos/2019/a/b.jpg", Root: "gs://photos"})
 	if r.Bucket != "photos" || r.Prefix != "2019" || r.Rel != "2019/a/b.jpg" {
 		t.Errorf("NewRecord = %+v", r)
 	}
-	r = NewRecord(Input{URI: "/x/y.jpg", Root: "/x"}, 10)
+	r = NewRecord(Input{URI: "/x/y.jpg", Root: "/x"})
 	if r.Bucket != "local" || r.Prefix != "" || r.Rel != "y.jpg" {
 		t.Errorf("NewRecord = %+v", r)
 	}
 }
 
-func TestPrepare(t *testing.T) {
-	models := testModels(t, "identity")
-	in := Input{URI: "/in/a/x.jpg", Root: "/in"}
-	q20 := encode(t, gradient(64, 48, 3), 20, jpeg.Metadata{})
+// TestRestoreOutcomes: every kind of input ends in its status, stage and reason, and a rerun
+// finds the outputs done.
+func TestRestoreOutcomes(t *testing.T) {
+	q20 := jpegOf(t, gradient(64, 48, 3), 20, jpeg.Metadata{})
+	store := newStore(map[string][]byte{
+		"/in/a/strong.jpg": q20,
+		"/in/keep.jpg":     jpegOf(t, gradient(64, 48, 3), 95, jpeg.Metadata{}),
+		"/in/text.jpg":     []byte("text"),
+		"/in/cut.jpg":      q20[:len(q20)/2],
+		"/in/huge.jpg":     jpegOf(t, gradient(80, 64, 3), 50, jpeg.Metadata{}),
+	})
+	j := journey(t, store, FormatPNG, "identity", 1)
+	j.Settings.Limits = jpeg.Limits{MaxPixels: 64 * 48}
+	type o struct {
+		Status report.Status
+		Stage  report.Stage
+		Reason report.Reason
+		Route  string
+	}
+	run := func(name string) (o, report.Record) {
+		rec, err := j.Restore(context.Background(), Input{URI: "/in/" + name, Root: "/in"})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return o{rec.Status, rec.Stage, rec.Reason, rec.Route}, rec
+	}
 	for _, tc := range []struct {
-		name                  string
-		data                  []byte
-		wantOK                bool
-		status, reason, route string
+		name string
+		want o
 	}{
-		{"strong", q20, true, "", "", "strong"},
-		{"passthrough", encode(t, gradient(64, 48, 3), 95, jpeg.Metadata{}), true, "", "", "passthrough"},
-		{"not-jpeg", []byte("text"), false, report.StatusSkipped, report.ReasonNotJPEG, ""},
-		{"truncated", q20[:len(q20)/2], false, report.StatusFailed, "truncated", ""},
+		{"a/strong.jpg", o{report.StatusRestored, "", "", "strong"}},
+		{"keep.jpg", o{report.StatusSkipped, "", report.ReasonPassthrough, "passthrough"}},
+		{"text.jpg", o{report.StatusSkipped, "", report.ReasonNotJPEG, ""}},
+		{"cut.jpg", o{report.StatusFailed, report.StageProbe, report.ReasonTruncated, ""}},
+		{"huge.jpg", o{report.StatusFailed, report.StageProbe, report.ReasonTooLarge, ""}},
+		{"missing.jpg", o{report.StatusFailed, report.StageRead, report.ReasonRead, ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, final, ok := Prepare(in, tc.data, settings(FormatPNG), models)
-			if ok != tc.wantOK {
-				t.Fatalf("ok = %v, final %+v", ok, final)
+			got, rec := run(tc.name)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("outcome (-want +got):\n%s\nrecord %+v", diff, rec)
 			}
-			if !ok {
-				if final.Status != tc.status || final.Reason != tc.reason || final.Rel != "a/x.jpg" {
-					t.Errorf("final record %+v", final)
-				}
-				return
-			}
-			if p.Route.Name != tc.route || p.Record.Output != "/out/a/x.png" {
-				t.Errorf("plan route %s output %s", p.Route.Name, p.Record.Output)
+			if info, ok := got.Reason.Info(); got.Reason != "" && (!ok || info.Status != got.Status) {
+				t.Errorf("reason %q is not declared for status %s", got.Reason, got.Status)
 			}
 		})
 	}
-	// The tag names the input, the model and the settings: change any and the output is redone.
-	base, _, _ := Prepare(in, q20, settings(FormatPNG), models)
-	other, _, _ := Prepare(in, encode(t, gradient(64, 48, 3), 21, jpeg.Metadata{}), settings(FormatPNG), models)
-	jpg, _, _ := Prepare(in, q20, settings(FormatJPEG), models)
-	m2 := testModels(t, "conv")
-	model2, _, _ := Prepare(in, q20, settings(FormatPNG), m2)
-	ens := NewModels(ModelConfig{Default: filepath.Join("..", "inference", "testdata", "identity.json"), Ensemble: 2})
-	defer ens.Close()
-	ens2, _, _ := Prepare(in, q20, settings(FormatPNG), ens)
-	again, _, _ := Prepare(in, q20, settings(FormatPNG), models)
-	if base.Tag != again.Tag {
-		t.Error("the same input and settings gave different tags")
+	if _, ok := store.objs["/out/a/strong.png"]; !ok {
+		t.Error("the restored output was not written")
 	}
-	for name, p := range map[string]Plan{"input": other, "format": jpg, "model": model2, "ensemble": ens2} {
-		if p.Tag == base.Tag {
-			t.Errorf("changing the %s kept the tag", name)
+	for _, name := range []string{"a/strong.jpg", "keep.jpg"} {
+		if got, _ := run(name); got.Reason != report.ReasonDone {
+			t.Errorf("rerun of %s: %+v, want skipped as done", name, got)
 		}
 	}
 }
 
-func TestRunRestoresAndCarriesMetadata(t *testing.T) {
-	models := testModels(t, "identity")
+// TestResumeTag: the output tag names the input, the model and the settings: change any and the
+// output is redone; keep them and it is done.
+func TestResumeTag(t *testing.T) {
+	in := Input{URI: "/in/x.jpg", Root: "/in"}
+	restore := func(j *Journey) report.Record {
+		rec, err := j.Restore(context.Background(), in)
+		if err != nil || (rec.Status != report.StatusRestored && rec.Reason != report.ReasonDone) {
+			t.Fatalf("%+v, %v", rec, err)
+		}
+		return rec
+	}
+	store := newStore(map[string][]byte{in.URI: jpegOf(t, gradient(64, 48, 3), 20, jpeg.Metadata{})})
+	restore(journey(t, store, FormatPNG, "identity", 1))
+	for _, tc := range []struct {
+		name string
+		j    *Journey
+		done bool
+	}{
+		{"same", journey(t, store, FormatPNG, "identity", 1), true},
+		{"model", journey(t, store, FormatPNG, "conv", 1), false},
+		{"ensemble", journey(t, store, FormatPNG, "conv", 2), false},
+		{"same-again", journey(t, store, FormatPNG, "conv", 2), true},
+	} {
+		if got := restore(tc.j).Reason == report.ReasonDone; got != tc.done {
+			t.Errorf("%s: done = %v, want %v", tc.name, got, tc.done)
+		}
+	}
+	store.objs[in.URI] = jpegOf(t, gradient(64, 48, 3), 21, jpeg.Metadata{})
+	if restore(journey(t, store, FormatPNG, "conv", 2)).Reason == report.ReasonDone {
+		t.Error("a changed input was not redone")
+	}
+	jpg := journey(t, store, FormatJPEG, "conv", 2)
+	if restore(jpg).Reason == report.ReasonDone || restore(jpg).Reason != report.ReasonDone {
+		t.Error("JPEG output: not redone once, then done")
+	}
+}
+
+func TestRestoreCarriesMetadata(t *testing.T) {
 	icc := bytes.Repeat([]byte("icc"), 100)
-	src := gradient(70, 40, 3)
-	data := encode(t, src, 25, jpeg.Metadata{ICC: icc, EXIF: tiff(6)})
-	in := Input{URI: "/in/r.jpg", Root: "/in"}
+	data := jpegOf(t, gradient(70, 40, 3), 25, jpeg.Metadata{ICC: icc, EXIF: tiff(6)})
 	for _, format := range []string{FormatPNG, FormatJPEG} {
 		t.Run(format, func(t *testing.T) {
-			p, _, ok := Prepare(in, data, settings(format), models)
-			if !ok {
-				t.Fatal("not planned")
+			store := newStore(map[string][]byte{"/in/r.jpg": data})
+			rec, err := journey(t, store, format, "identity", 1).Restore(context.Background(), Input{URI: "/in/r.jpg", Root: "/in"})
+			if err != nil || rec.Status != report.StatusRestored || rec.NRBefore == 0 {
+				t.Fatalf("record %+v, %v", rec, err)
 			}
-			out, rec := Run(context.Background(), data, p, settings(format), models)
-			if rec.Status != report.StatusRestored || rec.NRBefore == 0 {
-				t.Fatalf("record %+v", rec)
-			}
-			if !Done(out[:min(len(out), TagHeadBytes)], p.Tag) {
+			out := store.objs[rec.Output]
+			if _, ok := jpeg.ReadTag(out[:min(len(out), TagHeadBytes)]); !ok {
 				t.Error("output does not carry its tag")
 			}
 			// Orientation 6: the output is upright (40 wide, 70 high) and says orientation 1.
@@ -178,26 +261,150 @@ func TestRunRestoresAndCarriesMetadata(t *testing.T) {
 	}
 }
 
-func TestRunGrayAndPassthrough(t *testing.T) {
-	models := testModels(t, "identity")
-	in := Input{URI: "/in/g.jpg", Root: "/in"}
-	gray := encode(t, gradient(33, 17, 1), 30, jpeg.Metadata{})
-	p, _, _ := Prepare(in, gray, settings(FormatPNG), models)
-	out, rec := Run(context.Background(), gray, p, settings(FormatPNG), models)
-	m, err := png.Decode(bytes.NewReader(out))
-	if err != nil || pix.FromStd(m).C != 1 || rec.Status != report.StatusRestored {
-		t.Errorf("gray: err %v, record %+v", err, rec)
+func TestRestoreGrayAndPassthrough(t *testing.T) {
+	gray := jpegOf(t, gradient(33, 17, 1), 30, jpeg.Metadata{})
+	good := jpegOf(t, gradient(40, 40, 3), 95, jpeg.Metadata{})
+	store := newStore(map[string][]byte{"/in/g.jpg": gray, "/in/p.jpg": good})
+	rec, err := journey(t, store, FormatPNG, "identity", 1).Restore(context.Background(), Input{URI: "/in/g.jpg", Root: "/in"})
+	m, perr := png.Decode(bytes.NewReader(store.objs["/out/g.png"]))
+	if err != nil || perr != nil || pix.FromStd(m).C != 1 || rec.Status != report.StatusRestored {
+		t.Errorf("gray: %v %v, record %+v", err, perr, rec)
 	}
-	good := encode(t, gradient(40, 40, 3), 95, jpeg.Metadata{})
-	p, _, _ = Prepare(in, good, settings(FormatJPEG), models)
-	out, rec = Run(context.Background(), good, p, settings(FormatJPEG), models)
-	if rec.Status != report.StatusSkipped || rec.Reason != report.ReasonPassthrough {
-		t.Errorf("passthrough record %+v", rec)
+	rec, err = journey(t, store, FormatJPEG, "identity", 1).Restore(context.Background(), Input{URI: "/in/p.jpg", Root: "/in"})
+	if err != nil || rec.Status != report.StatusSkipped || rec.Reason != report.ReasonPassthrough {
+		t.Errorf("passthrough record %+v, %v", rec, err)
 	}
 	a, _ := jpeg.Decode(good, jpeg.DecodeOptions{})
-	b, err := jpeg.Decode(out, jpeg.DecodeOptions{})
-	if err != nil || !bytes.Equal(a.Image.Pix, b.Image.Pix) || !Done(out, p.Tag) {
-		t.Error("passthrough to JPEG is not the original image with a tag")
+	b, err := jpeg.Decode(store.objs["/out/p.jpg"], jpeg.DecodeOptions{})
+	if err != nil || !bytes.Equal(a.Image.Pix, b.Image.Pix) {
+		t.Error("passthrough to JPEG is not the original image")
+	}
+}
+
+// TestStorageFaults: a fault a retry may fix is returned for the caller to retry; any other
+// becomes a failed record at its stage.
+func TestStorageFaults(t *testing.T) {
+	data := jpegOf(t, gradient(32, 32, 3), 20, jpeg.Metadata{})
+	reset := fmt.Errorf("storage: read: %w", syscall.ECONNRESET)
+	denied := fmt.Errorf("storage: write: %w", fs.ErrPermission)
+	for _, tc := range []struct {
+		name, op      string
+		err           error
+		wantTransient bool
+		want          report.Reason
+	}{
+		{"read-reset", "read", reset, true, ""},
+		{"head-reset", "head", reset, true, ""},
+		{"write-reset", "write", reset, true, ""},
+		{"read-denied", "read", denied, false, report.ReasonRead},
+		{"write-denied", "write", denied, false, report.ReasonWriteFailed},
+		{"head-denied", "head", denied, false, ""}, // an unreadable old output is redone
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := newStore(map[string][]byte{"/in/x.jpg": data})
+			store.fail = func(op, _ string) error {
+				if op == tc.op {
+					return tc.err
+				}
+				return nil
+			}
+			rec, err := journey(t, store, FormatPNG, "identity", 1).Restore(context.Background(), Input{URI: "/in/x.jpg", Root: "/in"})
+			if tc.wantTransient {
+				if !errors.Is(err, syscall.ECONNRESET) {
+					t.Errorf("transient fault: record %+v, error %v", rec, err)
+				}
+				return
+			}
+			if err != nil || rec.Reason != tc.want {
+				t.Errorf("record %+v, error %v; want reason %q", rec, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSurveyAndProbe(t *testing.T) {
+	q20 := jpegOf(t, gradient(40, 24, 3), 20, jpeg.Metadata{})
+	store := newStore(map[string][]byte{"/in/p/q20.jpg": q20, "/in/bad.jpg": []byte("nope")})
+	j := &Journey{Store: store}
+	in := Input{URI: "/in/p/q20.jpg", Root: "/in"}
+	rec, err := j.Survey(context.Background(), in)
+	if err != nil || rec.Status != report.StatusSurveyed || rec.QF != 20 || rec.NRBefore == 0 || rec.Route != report.RouteSurvey {
+		t.Errorf("survey record %+v, %v", rec, err)
+	}
+	rec, p, err := j.Probe(context.Background(), in)
+	if err != nil || rec.Status != report.StatusProbed || p == nil || p.Quality.Luma.Quality != 20 || rec.Timings[report.StageDecode] != 0 {
+		t.Errorf("probe record %+v, %v", rec, err)
+	}
+	rec, p, err = j.Probe(context.Background(), Input{URI: "/in/bad.jpg", Root: "/in"})
+	if err != nil || p != nil || rec.Reason != report.ReasonNotJPEG {
+		t.Errorf("probe of a non-JPEG: %+v, %v", rec, err)
+	}
+}
+
+func TestEvalAt(t *testing.T) {
+	var ref bytes.Buffer
+	if err := png.Encode(&ref, gradient(64, 48, 3).Std()); err != nil {
+		t.Fatal(err)
+	}
+	store := newStore(map[string][]byte{"/refs/a.png": ref.Bytes(), "/refs/bad.png": []byte("nope")})
+	j := journey(t, store, FormatPNG, "identity", 1)
+	r, rec, err := j.Reference(context.Background(), Input{URI: "/refs/a.png", Root: "/refs"})
+	if err != nil || r == nil {
+		t.Fatalf("reference: %+v, %v", rec, err)
+	}
+	got := j.EvalAt(context.Background(), r, 30)
+	if got.Status != report.StatusRestored || got.QF != 30 || got.PSNRBefore == nil || *got.PSNRAfter != *got.PSNRBefore {
+		t.Errorf("identity eval record %+v", got)
+	}
+	if got.Key() == j.EvalAt(context.Background(), r, 40).Key() {
+		t.Error("the records of two QFs share a key")
+	}
+	r, rec, err = j.Reference(context.Background(), Input{URI: "/refs/bad.png", Root: "/refs"})
+	if err != nil || r != nil || rec.Stage != report.StageDecode || rec.Reason != report.ReasonCorrupt {
+		t.Errorf("a bad reference: %+v, %v", rec, err)
+	}
+}
+
+// TestGoEngineMatchesORT: the pure-Go identity engine the tests above use restores the same bytes
+// as the identity model through ONNX Runtime.
+func TestGoEngineMatchesORT(t *testing.T) {
+	data := jpegOf(t, gradient(70, 40, 3), 25, jpeg.Metadata{ICC: []byte("icc"), EXIF: tiff(6)})
+	outputs := map[string][]byte{}
+	for name, load := range map[string]inference.Loader{
+		"go": func(p string) (inference.Model, func() error, error) {
+			l, _ := inferencetest.Loader(inferencetest.Identity)
+			return l(p)
+		},
+		"ort": gpuworker.Loader("", gpuworker.Options{}),
+	} {
+		store := newStore(map[string][]byte{"/in/x.jpg": data})
+		m := NewModels(ModelConfig{Default: fixture("identity"), Ensemble: 2}, load)
+		j := &Journey{Settings: Settings{Out: "/out", Format: FormatPNG, Routes: route.Default()}, Models: m, Store: store}
+		rec, err := j.Restore(context.Background(), Input{URI: "/in/x.jpg", Root: "/in"})
+		m.Close()
+		if err != nil || rec.Status != report.StatusRestored {
+			t.Fatalf("%s: %+v, %v", name, rec, err)
+		}
+		outputs[name] = store.objs[rec.Output]
+	}
+	if !bytes.Equal(outputs["go"], outputs["ort"]) {
+		t.Error("the Go identity engine and ONNX Runtime's identity model restore different bytes")
+	}
+}
+
+// TestJPEGKindsHaveDeclaredReasons: every decoder error kind maps to a reason declared for the
+// status it ends in.
+func TestJPEGKindsHaveDeclaredReasons(t *testing.T) {
+	for kind, r := range jpegReasons {
+		info, ok := r.Info()
+		if !ok || (info.Status != report.StatusFailed && r != report.ReasonNotJPEG) {
+			t.Errorf("jpeg kind %v maps to %q, declared %v (%+v)", kind, r, ok, info)
+		}
+	}
+	for k := jpeg.KindCorrupt; k <= jpeg.KindEncode; k++ {
+		if _, ok := jpegReasons[k]; !ok {
+			t.Errorf("jpeg kind %v has no reason", k)
+		}
 	}
 }
 
@@ -213,6 +420,28 @@ func TestResolveModel(t *testing.T) {
 	t.Setenv(ModelsDirEnv, "")
 	if _, err := ResolveModel("nonesuch", dir); err == nil || !strings.Contains(err.Error(), "--model PATH") {
 		t.Errorf("missing preset error %v", err)
+	}
+}
+
+// TestModelsLoadOnce: routes that share a model share one load, and Close releases it.
+func TestModelsLoadOnce(t *testing.T) {
+	load, loads := inferencetest.Loader(inferencetest.Identity)
+	m := NewModels(ModelConfig{Default: fixture("identity")}, load)
+	rs := route.Default()
+	rs[0].Ensemble = 8
+	rms, err := m.Preload(rs)
+	if err != nil || len(rms) != 3 || rms[0].Ensemble != 8 || rms[1].Ensemble != 1 {
+		t.Fatalf("preload: %v, %+v", err, rms)
+	}
+	if n := loads.Load(); n != 1 {
+		t.Errorf("%d loads for three routes of one model", n)
+	}
+	if err := m.Close(); err != nil || loads.Load() != 0 {
+		t.Errorf("close: %v, %d still loaded", err, loads.Load())
+	}
+	bad := NewModels(ModelConfig{Default: filepath.Join(t.TempDir(), "none.json")}, load)
+	if _, err := bad.Preload(rs); err == nil || !strings.Contains(err.Error(), "route strong") {
+		t.Errorf("a missing model preloaded: %v", err)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"jpegrestore/gpuworker"
 	"jpegrestore/inference"
 	"jpegrestore/route"
 )
@@ -60,30 +59,42 @@ type ModelConfig struct {
 	Dir string
 	// Ensemble and Tile apply to routes that set none (0: 1 and the model's default tile).
 	Ensemble, Tile int
-	Pool           gpuworker.Options
 }
 
-// Models hands out one Restorer per model × ensemble × tile, over process-wide pools. It is safe
-// for concurrent use.
+// RouteModel is a route's model, ready to restore.
+type RouteModel struct {
+	*inference.Restorer
+	Manifest *inference.Manifest
+	// Ensemble is the self-ensemble size.
+	Ensemble int
+	// Device is where the model runs, and Note why that differs from the device asked for.
+	Device, Note string
+}
+
+// Models resolves the routes of one job to restorers: it loads each model once, through its
+// Loader (gpuworker's keeps one pool per model file and options in the process, whoever asks),
+// and builds one restorer per model × ensemble × tile. It is safe for concurrent use.
 type Models struct {
-	cfg     ModelConfig
-	mu      sync.Mutex
-	entries map[string]*modelEntry
+	cfg  ModelConfig
+	load inference.Loader
+
+	mu        sync.Mutex
+	loaded    map[string]*loadedModel // by the model named in the route or the config
+	restorers map[string]*RouteModel  // by model, ensemble and tile
 }
 
-type modelEntry struct {
-	restorer *inference.Restorer
-	manifest *inference.Manifest
-	ticket   *gpuworker.Ticket
+type loadedModel struct {
+	model   inference.Model
+	release func() error
 }
 
 // NewModels returns an empty set; models load on first use (or in Preload).
-func NewModels(cfg ModelConfig) *Models {
-	return &Models{cfg: cfg, entries: map[string]*modelEntry{}}
+func NewModels(cfg ModelConfig, load inference.Loader) *Models {
+	return &Models{cfg: cfg, load: load, loaded: map[string]*loadedModel{}, restorers: map[string]*RouteModel{}}
 }
 
-// Settings returns the model, ensemble and tile a route runs with.
-func (m *Models) Settings(r route.Route) (model string, ensemble, tile int) {
+// settings returns the model, ensemble and tile a route runs with.
+func (m *Models) settings(r route.Route) (model string, ensemble, tile int) {
 	model, ensemble, tile = r.Model, r.Ensemble, r.Tile
 	if model == "" {
 		model = m.cfg.Default
@@ -97,69 +108,64 @@ func (m *Models) Settings(r route.Route) (model string, ensemble, tile int) {
 	return model, ensemble, tile
 }
 
-// Restorer returns the restorer for a route (not a passthrough one), loading its model on first
-// use: the manifest's sha256 and the ONNX inputs are checked then.
-func (m *Models) Restorer(r route.Route) (*inference.Restorer, *inference.Manifest, error) {
-	model, ensemble, tile := m.Settings(r)
+// For returns the model of a route (not a passthrough one), loading it on first use: the
+// manifest's sha256 and the model's inputs are checked then.
+func (m *Models) For(r route.Route) (*RouteModel, error) {
+	model, ensemble, tile := m.settings(r)
 	key := fmt.Sprintf("%s|%d|%d", model, ensemble, tile)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if e := m.entries[key]; e != nil {
-		return e.restorer, e.manifest, nil
+	if rm := m.restorers[key]; rm != nil {
+		return rm, nil
 	}
-	path, err := ResolveModel(model, m.cfg.Dir)
+	l := m.loaded[model]
+	if l == nil {
+		path, err := ResolveModel(model, m.cfg.Dir)
+		if err != nil {
+			return nil, err
+		}
+		mod, release, err := m.load(path)
+		if err != nil {
+			return nil, err
+		}
+		l = &loadedModel{model: mod, release: release}
+		m.loaded[model] = l
+	}
+	rs, err := inference.NewRestorer(l.model.Engine, l.model.Manifest, inference.Config{TileConfig: inference.TileConfig{Tile: tile}, Ensemble: ensemble})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	man, err := inference.LoadManifest(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	t, err := gpuworker.Acquire(man, m.cfg.Pool)
-	if err != nil {
-		return nil, nil, err
-	}
-	rs, err := inference.NewRestorer(t.Pool(), man, inference.Config{TileConfig: inference.TileConfig{Tile: tile}, Ensemble: ensemble})
-	if err != nil {
-		return nil, nil, errors.Join(err, t.Close())
-	}
-	m.entries[key] = &modelEntry{restorer: rs, manifest: man, ticket: t}
-	return rs, man, nil
+	rm := &RouteModel{Restorer: rs, Manifest: l.model.Manifest, Ensemble: ensemble, Device: l.model.Device, Note: l.model.Note}
+	m.restorers[key] = rm
+	return rm, nil
 }
 
 // Preload loads the model of every restoring route, so a missing or corrupt model fails before
-// the first image.
-func (m *Models) Preload(rs route.Routes) error {
+// the first image, and returns them in route order.
+func (m *Models) Preload(rs route.Routes) ([]*RouteModel, error) {
+	var out []*RouteModel
 	for _, r := range rs {
 		if r.Passthrough {
 			continue
 		}
-		if _, _, err := m.Restorer(r); err != nil {
-			return fmt.Errorf("route %s: %w", r.Name, err)
+		rm, err := m.For(r)
+		if err != nil {
+			return nil, fmt.Errorf("route %s: %w", r.Name, err)
 		}
+		out = append(out, rm)
 	}
-	return nil
+	return out, nil
 }
 
-// Close releases the pools.
+// Close releases the loaded models.
 func (m *Models) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var errs []error
-	for k, e := range m.entries {
-		errs = append(errs, e.ticket.Close())
-		delete(m.entries, k)
+	for _, l := range m.loaded {
+		errs = append(errs, l.release())
 	}
+	clear(m.loaded)
+	clear(m.restorers)
 	return errors.Join(errs...)
-}
-
-// Metrics returns the metrics of every loaded model's pool, keyed by model, ensemble and tile.
-func (m *Models) Metrics() map[string]gpuworker.Snapshot {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := map[string]gpuworker.Snapshot{}
-	for k, e := range m.entries {
-		out[k] = e.ticket.Pool().Metrics().Snapshot()
-	}
-	return out
 }

@@ -2,22 +2,23 @@ package gpuworker
 
 import (
 	"fmt"
+	"path/filepath"
 	"sync"
 
 	"jpegrestore/inference"
 )
 
-// The process-wide pools, one per model and options, shared by every caller that asks for the same
-// thing: Beam runs many DoFn instances per worker process, and each must not load its own copy of
-// a model or start its own threads.
+// The process-wide pools, one per model file and options, shared by every caller that asks for
+// the same thing: Beam runs many DoFn instances per worker process, and each must not load its
+// own copy of a model or start its own threads. This is the process's one cache of models.
 var registry = struct {
 	sync.Mutex
 	pools map[poolKey]*shared
 }{pools: map[poolKey]*shared{}}
 
 type poolKey struct {
-	sha256 string
-	opts   Options
+	path string // the manifest's absolute path
+	opts Options
 }
 
 type shared struct {
@@ -36,14 +37,29 @@ type Ticket struct {
 // Pool returns the shared pool.
 func (t *Ticket) Pool() *Pool { return t.pool }
 
-// Acquire returns a ticket for the process-wide pool running the model with the options, opening
-// the pool on first use. ORT must have been initialised with Init.
-func Acquire(man *inference.Manifest, opts Options) (*Ticket, error) {
-	key := poolKey{sha256: man.SHA256, opts: opts.withDefaults()}
+// Acquire returns a ticket for the process-wide pool running the model at path (a manifest, or
+// an .onnx with its manifest beside it) with the options, loading the manifest (and checking the
+// model's sha256) and opening the pool on first use. ORT must have been initialised with Init.
+func Acquire(path string, opts Options) (*Ticket, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	if filepath.Ext(abs) == ".onnx" {
+		abs = abs[:len(abs)-len(".onnx")] + ".json"
+	}
+	if opts.Device == "" {
+		opts.Device = DeviceCPU
+	}
+	key := poolKey{path: abs, opts: opts}
 	registry.Lock()
 	defer registry.Unlock()
 	s := registry.pools[key]
 	if s == nil {
+		man, err := inference.LoadManifest(abs)
+		if err != nil {
+			return nil, err
+		}
 		p, err := Open(man, opts)
 		if err != nil {
 			return nil, err
@@ -73,4 +89,36 @@ func (t *Ticket) Close() error {
 		}
 	})
 	return err
+}
+
+// Pools returns a snapshot of every open pool of the process.
+func Pools() []Snapshot {
+	registry.Lock()
+	defer registry.Unlock()
+	var out []Snapshot
+	for _, s := range registry.pools {
+		out = append(out, s.pool.Snapshot())
+	}
+	return out
+}
+
+// Loader returns an inference.Loader that runs models in the process-wide pools: it initialises
+// ONNX Runtime from lib (see LibraryPath; "" searches the usual places) on first use and acquires
+// the model's pool with opts.
+func Loader(lib string, opts Options) inference.Loader {
+	return func(path string) (inference.Model, func() error, error) {
+		p, err := LibraryPath(lib)
+		if err != nil {
+			return inference.Model{}, nil, err
+		}
+		if err := Init(p); err != nil {
+			return inference.Model{}, nil, err
+		}
+		t, err := Acquire(path, opts)
+		if err != nil {
+			return inference.Model{}, nil, err
+		}
+		pool := t.Pool()
+		return inference.Model{Manifest: pool.Manifest(), Engine: pool, Device: pool.Device(), Note: pool.Note()}, t.Close, nil
+	}
 }

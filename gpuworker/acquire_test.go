@@ -2,17 +2,19 @@ package gpuworker
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
 func TestAcquireSharesPools(t *testing.T) {
 	initORT(t)
-	m := fixture(t, "identity")
+	m := filepath.Join("..", "inference", "testdata", "identity.json")
 	a, err := Acquire(m, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Acquire(m, Options{Device: DeviceCPU}) // the same options once defaults are filled
+	b, err := Acquire(strings.TrimSuffix(m, ".json")+".onnx", Options{Device: DeviceCPU}) // the same model and options
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,5 +46,33 @@ func TestAcquireSharesPools(t *testing.T) {
 	defer d.Close()
 	if d.Pool() == b.Pool() {
 		t.Error("a closed pool was handed out again")
+	}
+}
+
+// TestLoaderNamesTheDevice: the loader hands out the shared pool as an engine, with its manifest
+// and the device it runs on.
+func TestLoaderNamesTheDevice(t *testing.T) {
+	initORT(t)
+	load := Loader("", Options{Device: "auto"})
+	m, release, err := load(filepath.Join("..", "inference", "testdata", "conv.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if m.Manifest.Name == "" || m.Engine == nil || (m.Device != "cpu" && !strings.HasPrefix(m.Device, "cuda:")) {
+		t.Errorf("loaded %+v", m)
+	}
+	if m.Device == "cpu" && !strings.Contains(m.Note, "running on the CPU") && !cudaAvailable(t) {
+		t.Errorf("auto fell back to the CPU without a note: %q", m.Note)
+	}
+	found := false
+	for _, s := range Pools() {
+		found = found || (s.Model == m.Manifest.Name && s.Device == m.Device)
+	}
+	if !found {
+		t.Errorf("the loaded pool is not among Pools(): %+v", Pools())
+	}
+	if _, _, err := load(filepath.Join(t.TempDir(), "none.json")); err == nil {
+		t.Error("a missing model loaded")
 	}
 }

@@ -49,8 +49,17 @@ func (m *Metrics) observe(n int, d time.Duration, solo bool, err error) {
 	m.latencySum += d
 }
 
-// Snapshot is a copy of the metrics at one moment.
+// Snapshot is a copy of the metrics at one moment. Pool.Snapshot also names the model, the
+// device and the sessions.
 type Snapshot struct {
+	Model string `json:"model,omitempty"`
+	// Device is where the pool runs, and Note why that differs from the device asked for.
+	Device string `json:"device,omitempty"`
+	Note   string `json:"note,omitempty"`
+	// Sessions and Threads are the ORT sessions (besides the solo one) and the threads of each.
+	Sessions int `json:"sessions,omitempty"`
+	Threads  int `json:"threads,omitempty"`
+
 	LoadTime   time.Duration `json:"load_time_ns"`
 	Inferences int64         `json:"inferences"`
 	Batches    int64         `json:"batches"`

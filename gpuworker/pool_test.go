@@ -249,6 +249,10 @@ func TestCUDAUnavailable(t *testing.T) {
 	if p.Device() != "cpu" || !strings.Contains(p.Note(), "running on the CPU") {
 		t.Errorf("auto: device %q, note %q", p.Device(), p.Note())
 	}
+	// Falling back, the pool takes the CPU's defaults, not those of the device it asked for.
+	if want := (Options{Device: "auto"}).withDefaults(-1); p.Options() != want || p.solo == nil {
+		t.Errorf("auto on the CPU runs %+v (solo session %v), want the CPU's defaults %+v", p.Options(), p.solo != nil, want)
+	}
 }
 
 // TestCUDA runs the fixture on a GPU and compares with the CPU. It needs the GPU build of ONNX
@@ -366,7 +370,7 @@ func TestSoloSessionTakesLoneCallers(t *testing.T) {
 	if s := p.Metrics().Snapshot(); s.Batches-s.Solo == 0 || s.Inferences != 86 {
 		t.Errorf("8 concurrent callers: %d of %d batches on the solo session, %d tiles", s.Solo, s.Batches, s.Inferences)
 	}
-	if o := (Options{Device: "cuda:0"}).withDefaults(); o.SoloThreads > 0 {
+	if o := (Options{Device: "cuda:0"}).withDefaults(0); o.SoloThreads > 0 {
 		t.Errorf("a solo session on CUDA: %+v", o)
 	}
 }

@@ -30,3 +30,17 @@ type Releaser interface {
 
 // tileBufs recycles the Restorer's input tiles.
 var tileBufs pix.Buffers[float32]
+
+// Model is a loaded model: its manifest and the engine that runs it.
+type Model struct {
+	Manifest *Manifest
+	Engine   Engine
+	// Device is where the engine runs ("cpu", "cuda:0"; "" when it does not say), and Note why
+	// that differs from the device asked for ("" when it does not).
+	Device, Note string
+}
+
+// Loader loads the model at path (a manifest .json, or an .onnx with its manifest beside it)
+// ready to run; release frees what it holds. gpuworker.Loader runs models with ONNX Runtime in
+// process-wide pools; package inferencetest runs them in Go, for tests of the code above.
+type Loader func(path string) (m Model, release func() error, err error)

@@ -90,7 +90,8 @@ func BenchmarkPipelineEfficiency(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		out := filepath.Join(b.TempDir(), "out")
 		c := restoreConfig(in, out, "")
-		c.Models = enhance.ModelConfig{Default: benchModelPath(), Pool: benchPoolOptions()}
+		c.Models = enhance.ModelConfig{Default: benchModelPath()}
+		c.Runtime.Pool = benchPoolOptions()
 		start := time.Now()
 		res, err := RunRestore(context.Background(), c)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"jpegrestore/enhance"
 	"jpegrestore/pipeline"
 	"jpegrestore/report"
 	"jpegrestore/storage"
@@ -48,7 +49,7 @@ func (c *EvalConfig) Validate() error {
 func (c *EvalConfig) Pipeline() *beam.Pipeline {
 	p, s := beam.NewPipelineWithRoot()
 	records := pipeline.Eval(s, []string{c.Reference}, c.EvalConfig)
-	pipeline.WriteReport(s, c.Out, records)
+	pipeline.WriteReport(s, report.Folder{Root: c.Out}, records)
 	return p
 }
 
@@ -64,6 +65,11 @@ func RunEval(ctx context.Context, c EvalConfig) (*Result, error) {
 		return nil, err
 	}
 	meta := map[string]any{"job": "eval", "reference": c.Reference, "model": c.Models.Default, "qfs": c.QFs}
+	release, err := preload(c.Models, c.Runtime, enhance.EvalRoutes, meta)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	res, err := run(ctx, "eval", c.Pipeline(), c.Out, meta, c.Progress, false)
 	if err != nil {
 		return nil, err

@@ -76,6 +76,10 @@ func TestEval(t *testing.T) {
 	if res.Summary.Totals.Restored != 4 {
 		t.Errorf("%d eval records, want 4", res.Summary.Totals.Restored)
 	}
+	// One record per reference and QF: records of one image at two QFs are not duplicates.
+	if n := len(readRecords(t, report.Folder{Root: out}.Records())); n != 4 {
+		t.Errorf("records.jsonl holds %d eval records, want 4", n)
+	}
 }
 
 // TestWatch: each cycle restores only what is new.

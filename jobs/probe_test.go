@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 
 	"jpegrestore/jpeg"
 	"jpegrestore/pix"
+	"jpegrestore/report"
+	"jpegrestore/storage/gcstest"
 )
 
 func gradient(w, h, c int) pix.Image {
@@ -54,13 +57,17 @@ func archive(t *testing.T) string {
 func TestRunProbe(t *testing.T) {
 	root := archive(t)
 	var out bytes.Buffer
-	sum, err := RunProbe(ProbeConfig{Inputs: []string{root}, JSON: true}, &out)
+	sum, err := RunProbe(context.Background(), ProbeConfig{Inputs: []string{root}, JSON: true}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	type row struct {
-		File, Status, Reason, Sub string
-		QF, QFChroma              int
+		File   string
+		Status report.Status
+		Reason report.Reason
+		Sub    string
+		QF     int
+		Chroma int
 	}
 	var got []row
 	dec := json.NewDecoder(&out)
@@ -69,20 +76,22 @@ func TestRunProbe(t *testing.T) {
 		if err := dec.Decode(&r); err != nil {
 			t.Fatal(err)
 		}
-		rel, _ := filepath.Rel(root, r.URI)
-		got = append(got, row{rel, r.Status, r.Reason, r.Subsampling, r.QF, r.QFChroma})
+		got = append(got, row{r.Rel, r.Status, r.Reason, r.Subsampling, r.QF, r.QFChroma})
 	}
+	// Every file is listed, as a restore would match it: one that is not a JPEG is skipped.
 	want := []row{
-		{"a/b/gray_q55.JPEG", "ok", "", "gray", 55, 0},
-		{"a/cut.jpg", "failed", "truncated", "", 0, 0},
-		{"a/q30.jpg", "ok", "", "4:2:0", 30, 30},
-		{"text.jpg", "failed", "not_jpeg", "", 0, 0},
+		{"a/b/gray_q55.JPEG", report.StatusProbed, "", "gray", 55, 0},
+		{"a/cut.jpg", report.StatusFailed, report.ReasonTruncated, "", 0, 0},
+		{"a/q30.jpg", report.StatusProbed, "", "4:2:0", 30, 30},
+		{"ignored.png", report.StatusSkipped, report.ReasonNotJPEG, "", 0, 0},
+		{"text.jpg", report.StatusSkipped, report.ReasonNotJPEG, "", 0, 0},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
-	wantSum := ProbeSummary{Files: 4, OK: 2, Failed: 2,
-		ByReason: map[string]int{"truncated": 1, "not_jpeg": 1}, QFHistogram: map[int]int{30: 1, 50: 1}}
+	wantSum := ProbeSummary{Files: 5, Probed: 2, Skipped: 2, Failed: 1,
+		ByReason:    map[report.Reason]int{report.ReasonTruncated: 1, report.ReasonNotJPEG: 2},
+		QFHistogram: map[int]int{30: 1, 50: 1}}
 	if diff := cmp.Diff(wantSum, sum); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
@@ -92,18 +101,32 @@ func TestRunProbeTable(t *testing.T) {
 	root := archive(t)
 	var out bytes.Buffer
 	// A file named twice (folder and glob) is probed once.
-	if _, err := RunProbe(ProbeConfig{Inputs: []string{root, filepath.Join(root, "a", "*.jpg")}}, &out); err != nil {
+	if _, err := RunProbe(context.Background(), ProbeConfig{Inputs: []string{root, filepath.Join(root, "a", "*.jpg")}}, &out); err != nil {
 		t.Fatal(err)
 	}
 	s := out.String()
-	for _, want := range []string{"40x24", "ycbcr 4:2:0 baseline", "FAILED truncated", "FAILED not_jpeg",
-		"4 files: 2 ok, 2 failed (not_jpeg 1, truncated 1)", "QF 30-39  # 1"} {
+	for _, want := range []string{"40x24", "ycbcr 4:2:0 baseline", "FAILED truncated", "SKIPPED not_jpeg",
+		"5 files: 2 probed, 2 skipped, 1 failed (not_jpeg 2, truncated 1)", "QF 30-39  # 1"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("table lacks %q:\n%s", want, s)
 		}
 	}
 	if n := strings.Count(s, "q30.jpg"); n != 1 {
 		t.Errorf("q30.jpg listed %d times", n)
+	}
+}
+
+// TestRunProbeGCS: probe reads a bucket as the restore job does.
+func TestRunProbeGCS(t *testing.T) {
+	q30, err := jpeg.EncodeJPEG(gradient(40, 24, 3), jpeg.EncodeOptions{Quality: 30, Subsampling: jpeg.Sub420})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcstest.Start(t, "archive", map[string][]byte{"in/x/q30.jpg": q30})
+	var out bytes.Buffer
+	sum, err := RunProbe(context.Background(), ProbeConfig{Inputs: []string{"gs://archive/in"}}, &out)
+	if err != nil || sum.Probed != 1 || !strings.Contains(out.String(), "gs://archive/in/x/q30.jpg") {
+		t.Errorf("probe of a bucket: %+v, %v\n%s", sum, err, out.String())
 	}
 }
 
@@ -114,7 +137,6 @@ func TestProbeConfigValidate(t *testing.T) {
 		want string
 	}{
 		{"no-inputs", ProbeConfig{}, "no inputs"},
-		{"gcs", ProbeConfig{Inputs: []string{"gs://b/x"}}, "gs://"},
 		{"negative-limit", ProbeConfig{Inputs: []string{"."}, MaxPixels: -1}, "negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,10 +145,11 @@ func TestProbeConfigValidate(t *testing.T) {
 			}
 		})
 	}
-	if _, err := RunProbe(ProbeConfig{Inputs: []string{filepath.Join(t.TempDir(), "*.jpg")}}, &bytes.Buffer{}); err == nil {
+	ctx := context.Background()
+	if _, err := RunProbe(ctx, ProbeConfig{Inputs: []string{filepath.Join(t.TempDir(), "*.jpg")}}, &bytes.Buffer{}); err == nil {
 		t.Error("a glob matching nothing is not an error")
 	}
-	if _, err := RunProbe(ProbeConfig{Inputs: []string{filepath.Join(t.TempDir(), "missing")}}, &bytes.Buffer{}); err == nil {
+	if _, err := RunProbe(ctx, ProbeConfig{Inputs: []string{filepath.Join(t.TempDir(), "missing")}}, &bytes.Buffer{}); err == nil {
 		t.Error("a missing input is not an error")
 	}
 }
@@ -136,8 +159,10 @@ func TestProbeTooLarge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := Probe("x.jpg", data, jpeg.Limits{MaxPixels: 40*24 - 1})
-	if r.Status != "failed" || r.Reason != "too_large" {
-		t.Errorf("Probe = %+v, want failed too_large", r)
+	p := filepath.Join(t.TempDir(), "x.jpg")
+	os.WriteFile(p, data, 0o644)
+	sum, err := RunProbe(context.Background(), ProbeConfig{Inputs: []string{p}, MaxPixels: 40*24 - 1}, &bytes.Buffer{})
+	if err != nil || sum.Failed != 1 || sum.ByReason[report.ReasonTooLarge] != 1 {
+		t.Errorf("probe = %+v, %v; want failed too_large", sum, err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -58,17 +57,8 @@ func (c *RestoreConfig) Validate() error {
 func (c *RestoreConfig) Pipeline() *beam.Pipeline {
 	p, s := beam.NewPipelineWithRoot()
 	records := pipeline.Restore(s, c.Inputs, []string{c.Out, c.Report}, c.RestoreConfig)
-	pipeline.WriteReport(s, c.Report, records)
+	pipeline.WriteReport(s, report.Folder{Root: c.Report}, records)
 	return p
-}
-
-// Result is what a job run leaves behind.
-type Result struct {
-	Summary *report.Summary
-	// Report is where summary.json, records.jsonl, failures.jsonl and report.html are.
-	Report string
-	// Failed counts the inputs that failed.
-	Failed int64
 }
 
 // RunRestore validates the config, loads the models (failing fast on a missing or corrupt one),
@@ -77,40 +67,14 @@ func RunRestore(ctx context.Context, c RestoreConfig) (*Result, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if err := transforms.PreloadModels(c.ORTLib, c.Models, c.Settings.Routes); err != nil {
-		return nil, err
-	}
 	meta := map[string]any{
 		"job": "restore", "inputs": c.Inputs, "out": c.Out, "format": c.Settings.Format,
-		"routes": c.Settings.Routes.String(), "model": c.Models.Default, "device": string(c.Models.Pool.Device),
+		"routes": c.Settings.Routes.String(), "model": c.Models.Default,
 	}
+	release, err := preload(c.Models, c.Runtime, c.Settings.Routes, meta)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	return run(ctx, "restore", c.Pipeline(), c.Report, meta, c.Progress, true)
-}
-
-// run executes a pipeline with a progress line and finishes its report.
-func run(ctx context.Context, job string, p *beam.Pipeline, root string, meta map[string]any, progressTo io.Writer, examples bool) (*Result, error) {
-	prog := report.NewProgress(io.Discard, false)
-	if progressTo != nil {
-		prog = report.NewProgress(progressTo, true)
-	}
-	transforms.SetProgress(prog)
-	defer transforms.SetProgress(nil)
-	prog.Start(500 * time.Millisecond)
-	start := time.Now()
-	res, err := runPipeline(ctx, p)
-	prog.Stop()
-	if err != nil {
-		return nil, fmt.Errorf("%s: pipeline: %w", job, err)
-	}
-	meta["started"], meta["finished"] = start.UTC().Format(time.RFC3339), time.Now().UTC().Format(time.RFC3339)
-	meta["seconds"] = time.Since(start).Seconds()
-	if res != nil {
-		meta["beam_metrics"] = beamMetrics(res)
-	}
-	meta["pools"] = transforms.PoolMetrics()
-	s, err := finish(ctx, root, meta, examples)
-	if err != nil {
-		return nil, fmt.Errorf("%s: report: %w", job, err)
-	}
-	return &Result{Summary: s, Report: root, Failed: s.Failures}, nil
 }

@@ -15,7 +15,6 @@ import (
 
 	"jpegrestore/enhance"
 	"jpegrestore/jpeg"
-	"jpegrestore/pipeline"
 	"jpegrestore/pix"
 	"jpegrestore/report"
 	"jpegrestore/route"
@@ -100,7 +99,7 @@ type outcome struct{ Rel, Status, Reason, Route string }
 func outcomes(rs []report.Record) []outcome {
 	var out []outcome
 	for _, r := range rs {
-		out = append(out, outcome{r.Rel, r.Status, r.Reason, r.Route})
+		out = append(out, outcome{r.Rel, string(r.Status), string(r.Reason), r.Route})
 	}
 	return out
 }
@@ -122,25 +121,37 @@ func TestRestoreLocal(t *testing.T) {
 		{"web/d_q95.jpg", "skipped", "passthrough", "passthrough"},
 		{"web/notes.txt", "skipped", "not_jpeg", ""},
 	}
-	report := filepath.Join(out, ReportDirName)
-	if diff := cmp.Diff(want, outcomes(readRecords(t, filepath.Join(report, pipeline.RecordsFile)))); diff != "" {
+	folder := report.Folder{Root: filepath.Join(out, ReportDirName)}
+	if diff := cmp.Diff(want, outcomes(readRecords(t, folder.Records()))); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]outcome{{"web/cut.jpg", "failed", "truncated", ""}}, outcomes(readRecords(t, filepath.Join(report, pipeline.FailuresFile)))); diff != "" {
+	if diff := cmp.Diff([]outcome{{"web/cut.jpg", "failed", "truncated", ""}}, outcomes(readRecords(t, folder.Failures()))); diff != "" {
 		t.Errorf("failures (-want +got):\n%s", diff)
 	}
 	if res.Failed != 1 || res.Summary.Totals.Matched != 7 || res.Summary.Totals.Restored != 4 {
 		t.Errorf("summary totals %+v, failed %d", res.Summary.Totals, res.Failed)
+	}
+	if m := res.Summary.Meta; m["device"] != "cpu" || m["device_used"] != "cpu" || m["device_note"] != nil {
+		t.Errorf("summary meta device %v, used %v, note %v", m["device"], m["device_used"], m["device_note"])
 	}
 	for _, name := range []string{"scans/a_q10.png", "scans/deep/c_q70.png", "scans/gray_q50.png", "web/d_q95.png"} {
 		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
 			t.Errorf("output %s: %v", name, err)
 		}
 	}
-	for _, name := range []string{pipeline.SummaryFile, pipeline.HTMLFile} {
-		if b, err := os.ReadFile(filepath.Join(report, name)); err != nil || len(b) == 0 {
+	for _, name := range []string{folder.Summary(), folder.HTML()} {
+		if b, err := os.ReadFile(name); err != nil || len(b) == 0 {
 			t.Errorf("report file %s: %v", name, err)
 		}
+	}
+	// The pipeline's parts are gone: the report folder holds the report only.
+	entries, _ := os.ReadDir(folder.Root)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if diff := cmp.Diff([]string{report.FailuresFile, report.RecordsFile, report.HTMLFile, report.SummaryFile}, names); diff != "" {
+		t.Errorf("report folder (-want +got):\n%s", diff)
 	}
 
 	// A rerun skips every complete output and redoes nothing; the failure is retried (and fails).
@@ -148,10 +159,10 @@ func TestRestoreLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs := readRecords(t, filepath.Join(report, pipeline.RecordsFile))
+	rs := readRecords(t, folder.Records())
 	counts := map[string]int{}
 	for _, r := range rs {
-		counts[r.Status+"/"+r.Reason]++
+		counts[string(r.Status)+"/"+string(r.Reason)]++
 	}
 	if diff := cmp.Diff(map[string]int{"skipped/done": 5, "skipped/not_jpeg": 1, "failed/truncated": 1}, counts); diff != "" {
 		t.Errorf("rerun (-want +got):\n%s", diff)

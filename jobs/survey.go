@@ -8,6 +8,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"jpegrestore/pipeline"
+	"jpegrestore/report"
 	"jpegrestore/storage"
 	"jpegrestore/transforms"
 )
@@ -37,7 +38,7 @@ func (c *SurveyConfig) Validate() error {
 func (c *SurveyConfig) Pipeline() *beam.Pipeline {
 	p, s := beam.NewPipelineWithRoot()
 	records := pipeline.Survey(s, c.Inputs, c.SurveyConfig)
-	pipeline.WriteReport(s, c.Out, records)
+	pipeline.WriteReport(s, report.Folder{Root: c.Out}, records)
 	return p
 }
 

@@ -5,8 +5,8 @@ import (
 	"fmt"
 )
 
-// Kind classifies why a file could not be parsed, decoded or encoded. Its String form is the
-// reason recorded in dead letters and reports.
+// Kind classifies why a file could not be parsed, decoded or encoded. Package enhance maps each
+// kind to the reason its records carry (report.Reason), of the same name.
 type Kind int
 
 const (

@@ -1,6 +1,7 @@
 package jpeg
 
 import (
+	"image/png"
 	"testing"
 )
 
@@ -68,7 +69,10 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decoded %dx%d for a %dx%d header", d.Image.W, d.Image.H, w, h)
 		}
 		if _, err := EncodeJPEG(d.Image, EncodeOptions{Quality: 50}); err != nil {
-			t.Fatalf("re-encode: %v", err)
+			t.Fatalf("JPEG re-encode: %v", err)
+		}
+		if _, err := EncodePNG(d.Image, Metadata{ICC: d.Info.ICC}, png.BestSpeed); err != nil {
+			t.Fatalf("PNG encode: %v", err)
 		}
 	})
 }

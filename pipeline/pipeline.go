@@ -2,45 +2,33 @@
 // with build-time validation and no I/O at construction.
 //
 //	match(glob) ─► reshuffle ─► restore (read, probe, route, enhance|passthrough, write, measure) ─► records
-//	records ─► record shards (merged by the job into records.jsonl and failures.jsonl),
-//	           summary.json (one combiner over bucket × prefix × route × QF band),
-//	           examples.json (the restored records that changed most and least)
+//	records ─► record shards (merged by report.Finish into records.jsonl and failures.jsonl),
+//	           the summary (one combiner over bucket × prefix × route × QF band),
+//	           the examples (the restored records that changed most and least)
 package pipeline
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"jpegrestore/report"
-	"jpegrestore/storage"
 	"jpegrestore/transforms"
 )
 
 func init() {
 	// Summary (free-form Meta) and TopN travel as JSON: Beam's schema coder cannot encode
 	// map[string]any.
-	beam.RegisterCoder(reflect.TypeOf((*report.Summary)(nil)), encodeSummary, decodeSummary)
+	beam.RegisterCoder(reflect.TypeOf((*report.Summary)(nil)), report.EncodeSummary, report.DecodeSummary)
 	beam.RegisterCoder(reflect.TypeOf((*report.TopN)(nil)), encodeTopN, decodeTopN)
 	register.Function1x2[report.Record, string, error](recordJSON)
+	register.Function1x2[*report.Summary, []byte, error](report.EncodeSummary)
+	register.Function1x2[*report.TopN, []byte, error](encodeTopN)
 	register.Combiner3[*report.Summary, report.Record, *report.Summary](&summaryFn{})
 	register.Combiner3[*report.TopN, report.Record, *report.TopN](&examplesFn{})
-	register.DoFn2x1[context.Context, *report.Summary, error](&writeSummaryFn{})
-	register.DoFn2x1[context.Context, *report.TopN, error](&writeExamplesFn{})
 }
-
-// Report file names under the report root.
-const (
-	RecordsFile  = "records.jsonl"
-	FailuresFile = "failures.jsonl"
-	SummaryFile  = "summary.json"
-	ExamplesFile = "examples.json"
-	HTMLFile     = "report.html"
-)
 
 // ExamplesPerEnd is how many most- and least-changed images the report shows.
 const ExamplesPerEnd = 3
@@ -66,32 +54,23 @@ func Survey(s beam.Scope, inputs []string, cfg transforms.SurveyConfig) beam.PCo
 	return transforms.Survey(s, cfg, transforms.Match(s, inputs, nil))
 }
 
-// ShardsDir is where the pipeline leaves the record shards under the report root; the job merges
-// them into RecordsFile and FailuresFile after the run (the "_tmp-" prefix keeps inputs that
-// include the report folder from matching them).
-const ShardsDir = "_tmp-records"
-
 // ShardLines bounds the lines a record shard holds, and so the memory a worker spends on them.
 const ShardLines = 500
 
-// WriteReport writes the record shards, the summary and the examples under root. Records go to
+// WriteReport leaves the parts of the report folder f that its job's report.Finish completes
+// (see report.Folder): the record shards, the combined summary and the examples. Records go to
 // shards per bundle rather than through one grouped writer, so memory stays flat in the number
 // of inputs; only the combiners' accumulators cross worker boundaries.
-func WriteReport(s beam.Scope, root string, records beam.PCollection) {
+func WriteReport(s beam.Scope, f report.Folder, records beam.PCollection) {
 	s = s.Scope("pipeline.WriteReport")
 	lines := beam.ParDo(s, recordJSON, records)
-	transforms.WriteShards(s, storage.Join(root, ShardsDir), ShardLines, lines)
+	transforms.WriteShards(s, f, ShardLines, lines)
 	summary := beam.Combine(s, &summaryFn{}, records)
-	beam.ParDo0(s, &writeSummaryFn{URI: storage.Join(root, SummaryFile)}, summary)
+	transforms.WriteFile(s, f.SummaryPart(), beam.ParDo(s, report.EncodeSummary, summary))
 	examples := beam.Combine(s, &examplesFn{N: ExamplesPerEnd}, records)
-	beam.ParDo0(s, &writeExamplesFn{URI: storage.Join(root, ExamplesFile)}, examples)
+	transforms.WriteFile(s, f.ExamplesPart(), beam.ParDo(s, encodeTopN, examples))
 }
 
-func encodeSummary(s *report.Summary) ([]byte, error) { return json.Marshal(s) }
-func decodeSummary(b []byte) (*report.Summary, error) {
-	s := report.NewAccumulator()
-	return s, json.Unmarshal(b, s)
-}
 func encodeTopN(t *report.TopN) ([]byte, error) { return json.Marshal(t) }
 func decodeTopN(b []byte) (*report.TopN, error) {
 	var t report.TopN
@@ -125,28 +104,4 @@ func (*examplesFn) AddInput(a *report.TopN, r report.Record) *report.TopN {
 func (*examplesFn) MergeAccumulators(a, b *report.TopN) *report.TopN {
 	a.Merge(b)
 	return a
-}
-
-type writeSummaryFn struct {
-	URI string `json:"uri"`
-}
-
-func (f *writeSummaryFn) ProcessElement(ctx context.Context, s *report.Summary) error {
-	b, err := report.EncodeSummary(s)
-	if err != nil {
-		return fmt.Errorf("encoding summary: %w", err)
-	}
-	return storage.WriteFile(ctx, f.URI, b)
-}
-
-type writeExamplesFn struct {
-	URI string `json:"uri"`
-}
-
-func (f *writeExamplesFn) ProcessElement(ctx context.Context, t *report.TopN) error {
-	b, err := json.Marshal(t)
-	if err != nil {
-		return fmt.Errorf("encoding examples: %w", err)
-	}
-	return storage.WriteFile(ctx, f.URI, b)
 }

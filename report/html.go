@@ -66,7 +66,7 @@ type view struct {
 type card struct{ Value, Label string }
 
 type reasonRow struct {
-	Reason string
+	Reason Reason
 	Count  int64
 	Share  string
 }
@@ -113,6 +113,12 @@ func buildView(s *Summary, examples []Example) view {
 	}
 	t := &s.Totals
 	v.Subtitle = fmt.Sprintf("%d inputs in %d bucket/prefix groups", t.Matched, len(s.Prefixes))
+	if used, _ := s.Meta[MetaDeviceUsed].(string); used != "" {
+		v.Subtitle += "; the models ran on " + used
+		if note, _ := s.Meta[MetaDeviceNote].(string); note != "" {
+			v.Subtitle += " (" + note + ")"
+		}
+	}
 	v.Cards = statCards(t)
 	v.Skipped = reasonRows(t.Skipped, t.Matched)
 	v.Failures = reasonRows(t.Failed, t.Matched)
@@ -157,13 +163,13 @@ func statCards(t *Stats) []card {
 	return cs
 }
 
-func reasonRows(m map[string]int64, total int64) []reasonRow {
+func reasonRows(m map[Reason]int64, total int64) []reasonRow {
 	var rows []reasonRow
 	for r, n := range m {
 		rows = append(rows, reasonRow{Reason: r, Count: n, Share: fmt.Sprintf("%.1f%%", 100*float64(n)/float64(max(total, 1)))})
 	}
 	slices.SortFunc(rows, func(a, b reasonRow) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Reason, b.Reason))
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Reason, b.Reason))
 	})
 	return rows
 }
@@ -202,11 +208,9 @@ func buildPrefix(i int, p *Group, groups []Group) prefixView {
 	return pv
 }
 
-// stageOrder is the order stages are listed in; others follow alphabetically.
-var stageOrder = []string{StageRead, StageProbe, StageDecode, StageEnhance, StageEncode, StageWrite, StageMeasure}
-
-func stageSeconds(m map[string]Stat) string {
-	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int {
+func stageSeconds(m map[Stage]Stat) string {
+	stageOrder := Stages() // others follow alphabetically
+	keys := slices.SortedFunc(maps.Keys(m), func(a, b Stage) int {
 		ia, ib := slices.Index(stageOrder, a), slices.Index(stageOrder, b)
 		if ia < 0 {
 			ia = len(stageOrder)
@@ -217,7 +221,7 @@ func stageSeconds(m map[string]Stat) string {
 		if ia != ib {
 			return ia - ib
 		}
-		return strings.Compare(a, b)
+		return cmp.Compare(a, b)
 	})
 	var parts []string
 	for _, k := range keys {

@@ -38,7 +38,8 @@ func reportFixture(t *testing.T) (*Summary, []Example) {
 			PSNRBefore: Float(27.1), PSNRAfter: Float(29.4), SSIMBefore: Float(0.78), SSIMAfter: Float(0.84), PSNRBBefore: Float(25), PSNRBAfter: Float(29)},
 	)
 	s := addAll(rs)
-	s.Meta = map[string]any{"job": "restore " + evilName, "model": "fbcnn", "workers": 8.0, "start": "2025-01-02T03:04:05Z"}
+	s.Meta = map[string]any{"job": "restore " + evilName, "model": "fbcnn", "workers": 8.0, "start": "2025-01-02T03:04:05Z",
+		MetaDeviceUsed: "cpu", MetaDeviceNote: "--device auto: CUDA device 0 did not start"}
 	examples := []Example{
 		{Rel: evilName, Caption: "changed most", Before: pngCrop(t, 10), After: pngCrop(t, 100), NRBefore: 1.5, NRAfter: 7.25},
 		{Rel: "2019/b.jpg", Caption: "changed least", Before: pngCrop(t, 50), After: pngCrop(t, 60), NRBefore: 6, NRAfter: 6.1},
@@ -108,6 +109,7 @@ func TestWriteHTML(t *testing.T) {
 		"Mean NR score per QF band",
 		"fbcnn",
 		"changed most",
+		"the models ran on cpu (--device auto: CUDA device 0 did not start)",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report lacks %q", want)

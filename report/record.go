@@ -1,51 +1,8 @@
 package report
 
-import "math"
-
-// Record statuses: every matched input ends in exactly one of them.
-const (
-	StatusRestored = "restored"
-	StatusSkipped  = "skipped"
-	StatusFailed   = "failed"
-	// StatusSurveyed is the report job's status: probed and scored, nothing written.
-	StatusSurveyed = "surveyed"
-)
-
-// Reasons of skipped records.
-const (
-	// ReasonDone: the output already exists and is complete (a rerun of the same job).
-	ReasonDone = "done"
-	// ReasonPassthrough: the input was routed to a passthrough band and copied or converted.
-	ReasonPassthrough = "passthrough"
-	// ReasonNotJPEG: the input is not a JPEG file.
-	ReasonNotJPEG = "not_jpeg"
-)
-
-// Reasons of failed records. jpeg.Reason gives the decoder's kinds; the others name the stage
-// that failed.
-const (
-	ReasonCorrupt      = "corrupt"
-	ReasonTruncated    = "truncated"
-	ReasonUnsupported  = "unsupported"
-	ReasonTooLarge     = "too_large"
-	ReasonRead         = "read"
-	ReasonInferFailed  = "infer_failed"
-	ReasonEncodeFailed = "encode_failed"
-	ReasonWriteFailed  = "write_failed"
-	// ReasonUnknown stands in for an empty reason, and for a record without a valid status.
-	ReasonUnknown = "unknown"
-)
-
-// Stages of the restore flow, used as Record.Stage and as the keys of Record.Timings.
-const (
-	StageRead    = "read"
-	StageProbe   = "probe"
-	StageDecode  = "decode"
-	StageEnhance = "enhance"
-	StageEncode  = "encode"
-	StageWrite   = "write"
-	// StageMeasure is a timing key only: the no-reference and reference measures.
-	StageMeasure = "measure"
+import (
+	"fmt"
+	"math"
 )
 
 // Record is the outcome of one input, written one per line to records.jsonl.
@@ -62,18 +19,17 @@ type Record struct {
 	Bucket string `json:"bucket"`
 	// Prefix is the first path segment of Rel, or "" for a file at the root.
 	Prefix string `json:"prefix"`
-	// Status is StatusRestored, StatusSkipped or StatusFailed.
-	Status string `json:"status"`
-	// Reason says why a record was skipped (ReasonDone, ReasonPassthrough, ReasonNotJPEG) or
-	// failed (ReasonCorrupt, ReasonTruncated, …); "" for restored records.
-	Reason string `json:"reason,omitempty"`
-	// Stage is where a failed record failed: one of the Stage constants.
-	Stage string `json:"stage,omitempty"`
+	// Status is how the input ended.
+	Status Status `json:"status"`
+	// Reason says why a record was skipped or failed (see Reason); "" for restored records.
+	Reason Reason `json:"reason,omitempty"`
+	// Stage is where a failed record failed.
+	Stage Stage `json:"stage,omitempty"`
 	// Error is the failure's message.
 	Error string `json:"error,omitempty"`
 
-	// Route is the band the input was routed to ("strong", "medium", "light", "passthrough",
-	// or "eval" in an evaluation job); "" when it failed before routing.
+	// Route is the band the input was routed to ("strong", "medium", "light", "passthrough"),
+	// RouteSurvey or RouteEval in those jobs; "" when it failed before routing.
 	Route string `json:"route,omitempty"`
 	// QF and QFChroma are the estimated luma and chroma quality factors, 1..100; 0 if unknown.
 	QF       int `json:"qf,omitempty"`
@@ -113,8 +69,23 @@ type Record struct {
 	PSNRBBefore *float64 `json:"psnrb_before,omitempty"`
 	PSNRBAfter  *float64 `json:"psnrb_after,omitempty"`
 
-	// Timings holds the seconds spent per stage, keyed by the Stage constants.
-	Timings map[string]float64 `json:"timings,omitempty"`
+	// Timings holds the seconds spent per stage.
+	Timings map[Stage]float64 `json:"timings,omitempty"`
+}
+
+// Route names of the jobs that do not route by quality.
+const (
+	RouteSurvey = "survey"
+	RouteEval   = "eval"
+)
+
+// Key identifies what a record is about: its input, and in an eval job also the QF (an eval job
+// writes one record per reference and QF). Merging drops records whose key it has seen.
+func (r Record) Key() string {
+	if r.Route == RouteEval {
+		return fmt.Sprintf("%s\x00%d", r.URI, r.QF)
+	}
+	return r.URI
 }
 
 // NRMeasured reports whether the record carries no-reference scores.

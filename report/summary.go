@@ -24,9 +24,6 @@ func QFBand(qf int) string {
 	return qfBandLabels[b]
 }
 
-// QFBands returns the labels of the bins of a QF histogram (Stats.QFHist), in order.
-func QFBands() [QFBins]string { return qfBandLabels }
-
 var qfBandLabels = [QFBins]string{"1-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80-89", "90-100"}
 
 // qfBin returns the histogram bin of qf, or -1 when qf is outside 1..100.
@@ -69,9 +66,9 @@ type Stats struct {
 	// Surveyed counts the records of a report (survey) job.
 	Surveyed int64 `json:"surveyed,omitempty"`
 	// Skipped and Failed count records by reason.
-	Skipped map[string]int64 `json:"skipped,omitempty"`
-	Failed  map[string]int64 `json:"failed,omitempty"`
-	// QFHist counts records by luma QF, in the bins of QFBands.
+	Skipped map[Reason]int64 `json:"skipped,omitempty"`
+	Failed  map[Reason]int64 `json:"failed,omitempty"`
+	// QFHist counts records by luma QF, in the bins of QFBand.
 	QFHist [QFBins]int64 `json:"qf_hist"`
 	// Pixels sums the size of every record whose size is known; RestoredPixels only that of
 	// restored records.
@@ -88,7 +85,7 @@ type Stats struct {
 	Ref RefStats `json:"ref,omitzero"`
 
 	// Seconds is the time spent per stage (Record.Timings), over the records that timed it.
-	Seconds map[string]Stat `json:"seconds,omitempty"`
+	Seconds map[Stage]Stat `json:"seconds,omitempty"`
 	// RestoredSeconds is the total time of all stages of each restored record: the
 	// denominator of MegapixelsPerSecond.
 	RestoredSeconds Stat `json:"restored_seconds,omitzero"`
@@ -165,7 +162,7 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 	}{plain(s), s.Megapixels(), s.MegapixelsPerSecond()})
 }
 
-func sumValues(m map[string]int64) int64 {
+func sumValues(m map[Reason]int64) int64 {
 	var n int64
 	for _, v := range m {
 		n += v
@@ -205,7 +202,7 @@ func (s *Stats) add(r Record) {
 			continue
 		}
 		if s.Seconds == nil {
-			s.Seconds = map[string]Stat{}
+			s.Seconds = map[Stage]Stat{}
 		}
 		st := s.Seconds[stage]
 		m := toMicro(sec)
@@ -243,7 +240,7 @@ func (s *Stats) merge(o *Stats) {
 	s.Ref.merge(o.Ref)
 	for k, v := range o.Seconds {
 		if s.Seconds == nil {
-			s.Seconds = map[string]Stat{}
+			s.Seconds = map[Stage]Stat{}
 		}
 		st := s.Seconds[k]
 		st.Merge(v)
@@ -259,15 +256,15 @@ func (s Stats) clone() Stats {
 	return s
 }
 
-func inc(m map[string]int64, k string, n int64) map[string]int64 {
+func inc(m map[Reason]int64, k Reason, n int64) map[Reason]int64 {
 	if m == nil {
-		m = map[string]int64{}
+		m = map[Reason]int64{}
 	}
 	m[k] += n
 	return m
 }
 
-func reasonOf(r Record) string {
+func reasonOf(r Record) Reason {
 	if r.Status != StatusRestored && r.Status != StatusSkipped && r.Status != StatusFailed && r.Status != StatusSurveyed {
 		return ReasonUnknown
 	}
@@ -305,6 +302,13 @@ type Summary struct {
 	// Eval is per exact luma QF, over the records with reference metrics, sorted by QF.
 	Eval []EvalRow `json:"eval,omitempty"`
 }
+
+// Keys of Summary.Meta that the report shows besides listing them: where the models ran (the
+// devices of their pools), and why that differs from the device asked for.
+const (
+	MetaDeviceUsed = "device_used"
+	MetaDeviceNote = "device_note"
+)
 
 // NewAccumulator returns an empty summary.
 func NewAccumulator() *Summary {

@@ -30,7 +30,7 @@ func TestAdd(t *testing.T) {
 		URI: "gs://arch/2019/a.jpg", Rel: "2019/a.jpg", Bucket: "arch", Prefix: "2019", Status: StatusRestored,
 		Route: "strong", QF: 15, Width: 2000, Height: 1000, NRBefore: 2.5, NRAfter: 6.25,
 		BlockinessBefore: 4, BlockinessAfter: 1.5,
-		Timings: map[string]float64{StageRead: 0.5, StageEnhance: 1.5},
+		Timings: map[Stage]float64{StageRead: 0.5, StageEnhance: 1.5},
 	}
 	tests := []struct {
 		name    string
@@ -50,7 +50,7 @@ func TestAdd(t *testing.T) {
 					Matched: 1, Restored: 1, QFHist: [QFBins]int64{1: 1}, Pixels: 2e6, RestoredPixels: 2e6,
 					NRBefore: Stat{1, 2500000}, NRAfter: Stat{1, 6250000},
 					BlockinessBefore: Stat{1, 4000000}, BlockinessAfter: Stat{1, 1500000},
-					Seconds:         map[string]Stat{StageRead: {1, 500000}, StageEnhance: {1, 1500000}},
+					Seconds:         map[Stage]Stat{StageRead: {1, 500000}, StageEnhance: {1, 1500000}},
 					RestoredSeconds: Stat{1, 2000000},
 				}
 				return &Summary{
@@ -73,21 +73,21 @@ func TestAdd(t *testing.T) {
 			want: &Summary{
 				Version: SummaryVersion,
 				Totals: Stats{
-					Matched: 5, Skipped: map[string]int64{ReasonNotJPEG: 1, ReasonDone: 1},
-					Failed: map[string]int64{ReasonCorrupt: 1, ReasonUnknown: 2}, QFHist: [QFBins]int64{7: 1}, Pixels: 100,
+					Matched: 5, Skipped: map[Reason]int64{ReasonNotJPEG: 1, ReasonDone: 1},
+					Failed: map[Reason]int64{ReasonCorrupt: 1, ReasonUnknown: 2}, QFHist: [QFBins]int64{7: 1}, Pixels: 100,
 				},
 				Failures: 3,
 				Prefixes: []Group{
-					{GroupKey{Bucket: "local"}, Stats{Matched: 1, Skipped: map[string]int64{ReasonNotJPEG: 1}}},
+					{GroupKey{Bucket: "local"}, Stats{Matched: 1, Skipped: map[Reason]int64{ReasonNotJPEG: 1}}},
 					{GroupKey{Bucket: "local", Prefix: "x"}, Stats{
-						Matched: 4, Skipped: map[string]int64{ReasonDone: 1}, Failed: map[string]int64{ReasonCorrupt: 1, ReasonUnknown: 2},
+						Matched: 4, Skipped: map[Reason]int64{ReasonDone: 1}, Failed: map[Reason]int64{ReasonCorrupt: 1, ReasonUnknown: 2},
 						QFHist: [QFBins]int64{7: 1}, Pixels: 100,
 					}},
 				},
 				Groups: []Group{
-					{GroupKey{Bucket: "local"}, Stats{Matched: 1, Skipped: map[string]int64{ReasonNotJPEG: 1}}},
-					{GroupKey{Bucket: "local", Prefix: "x"}, Stats{Matched: 3, Failed: map[string]int64{ReasonCorrupt: 1, ReasonUnknown: 2}}},
-					{GroupKey{"local", "x", "light", "70-79"}, Stats{Matched: 1, Skipped: map[string]int64{ReasonDone: 1}, QFHist: [QFBins]int64{7: 1}, Pixels: 100}},
+					{GroupKey{Bucket: "local"}, Stats{Matched: 1, Skipped: map[Reason]int64{ReasonNotJPEG: 1}}},
+					{GroupKey{Bucket: "local", Prefix: "x"}, Stats{Matched: 3, Failed: map[Reason]int64{ReasonCorrupt: 1, ReasonUnknown: 2}}},
+					{GroupKey{"local", "x", "light", "70-79"}, Stats{Matched: 1, Skipped: map[Reason]int64{ReasonDone: 1}, QFHist: [QFBins]int64{7: 1}, Pixels: 100}},
 				},
 			},
 		},
@@ -137,7 +137,7 @@ func TestAddNil(t *testing.T) {
 }
 
 func TestStatsDerived(t *testing.T) {
-	s := Stats{Skipped: map[string]int64{"a": 2, "b": 3}, Failed: map[string]int64{"c": 4},
+	s := Stats{Skipped: map[Reason]int64{"a": 2, "b": 3}, Failed: map[Reason]int64{"c": 4},
 		Pixels: 3_500_000, RestoredPixels: 3_000_000, RestoredSeconds: Stat{N: 2, SumMicro: 1_500_000}}
 	if got := s.SkippedTotal(); got != 5 {
 		t.Errorf("SkippedTotal() = %d, want 5", got)
@@ -162,9 +162,9 @@ func randomRecords(rng *rand.Rand, n int) []Record {
 	buckets := []string{"local", "arch", "scans"}
 	prefixes := []string{"", "2019", "2020", "misc"}
 	routes := []string{"strong", "medium", "light", "passthrough", ""}
-	failReasons := []string{ReasonCorrupt, ReasonTruncated, ReasonTooLarge, ReasonInferFailed, ""}
-	skipReasons := []string{ReasonDone, ReasonPassthrough, ReasonNotJPEG}
-	stages := []string{StageRead, StageProbe, StageDecode, StageEnhance, StageEncode, StageWrite, StageMeasure}
+	failReasons := []Reason{ReasonCorrupt, ReasonTruncated, ReasonTooLarge, ReasonInferFailed, ""}
+	skipReasons := []Reason{ReasonDone, ReasonPassthrough, ReasonNotJPEG}
+	stages := Stages()
 	rs := make([]Record, n)
 	for i := range rs {
 		r := Record{
@@ -194,7 +194,7 @@ func randomRecords(rng *rand.Rand, n int) []Record {
 				r.PSNRAfter = Float(math.Inf(1))
 			}
 		}
-		r.Timings = map[string]float64{}
+		r.Timings = map[Stage]float64{}
 		for _, s := range stages {
 			if rng.IntN(3) > 0 {
 				r.Timings[s] = rng.ExpFloat64() * 0.3

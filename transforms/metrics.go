@@ -9,8 +9,8 @@ import (
 	"jpegrestore/report"
 )
 
-// metricsNamespace prefixes every Beam metric of jpegrestore.
-const metricsNamespace = "jpegrestore"
+// MetricsNamespace is the namespace of every Beam metric of jpegrestore.
+const MetricsNamespace = "jpegrestore"
 
 // counters are the Beam metrics of the DoFns, built once: records by status, dead letters by
 // reason, and per-stage latency distributions in nanoseconds.
@@ -25,7 +25,7 @@ type recordMetrics struct {
 
 func newRecordMetrics() *recordMetrics {
 	return &recordMetrics{byName: map[string]beam.Counter{}, dists: map[string]beam.Distribution{},
-		pixels: beam.NewCounter(metricsNamespace, "restore_pixels_total")}
+		pixels: beam.NewCounter(MetricsNamespace, "restore_pixels_total")}
 }
 
 func (m *recordMetrics) counter(name string) beam.Counter {
@@ -33,7 +33,7 @@ func (m *recordMetrics) counter(name string) beam.Counter {
 	defer m.mu.Unlock()
 	c, ok := m.byName[name]
 	if !ok {
-		c = beam.NewCounter(metricsNamespace, name)
+		c = beam.NewCounter(MetricsNamespace, name)
 		m.byName[name] = c
 	}
 	return c
@@ -44,7 +44,7 @@ func (m *recordMetrics) dist(name string) beam.Distribution {
 	defer m.mu.Unlock()
 	d, ok := m.dists[name]
 	if !ok {
-		d = beam.NewDistribution(metricsNamespace, name)
+		d = beam.NewDistribution(MetricsNamespace, name)
 		m.dists[name] = d
 	}
 	return d
@@ -52,14 +52,14 @@ func (m *recordMetrics) dist(name string) beam.Distribution {
 
 // record counts one finished record.
 func (m *recordMetrics) record(ctx context.Context, r report.Record) {
-	m.counter("records_total{status="+r.Status+"}").Inc(ctx, 1)
+	m.counter("records_total{status="+string(r.Status)+"}").Inc(ctx, 1)
 	if r.Status == report.StatusFailed {
-		m.counter("dead_letters_total{reason="+r.Reason+"}").Inc(ctx, 1)
+		m.counter("dead_letters_total{reason="+string(r.Reason)+"}").Inc(ctx, 1)
 	}
 	if r.Status == report.StatusRestored {
 		m.pixels.Inc(ctx, int64(r.Width)*int64(r.Height))
 	}
 	for stage, sec := range r.Timings {
-		m.dist("stage_latency_ns{stage="+stage+"}").Update(ctx, int64(sec*1e9))
+		m.dist("stage_latency_ns{stage="+string(stage)+"}").Update(ctx, int64(sec*1e9))
 	}
 }

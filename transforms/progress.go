@@ -9,7 +9,8 @@ import (
 
 // The terminal progress line is process-wide: with Prism in-process every bundle runs in this
 // process and reports here; on a remote runner the counts stay on the workers and nothing is
-// drawn. It is the one guarded mutable global of this package.
+// drawn. Like the package's other process-wide state (the Beam metrics of metrics.go and the
+// pixel budget of restore.go), it is guarded for concurrent bundles.
 var prog struct {
 	sync.Mutex
 	p *report.Progress

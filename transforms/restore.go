@@ -2,13 +2,13 @@ package transforms
 
 import (
 	"context"
-	"errors"
-	"io/fs"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"jpegrestore/enhance"
+	"jpegrestore/gpuworker"
+	"jpegrestore/inference"
 	"jpegrestore/report"
 	"jpegrestore/storage"
 )
@@ -18,17 +18,28 @@ func init() {
 	register.Emitter1[report.Record]()
 }
 
+// Runtime is how a worker runs models: the ONNX Runtime library and the pool options. It travels
+// in the serialized config of the DoFns that restore, so a worker in another process finds them
+// without the launcher's flags.
+type Runtime struct {
+	// ORTLib is the ONNX Runtime library path ("" to search as gpuworker.LibraryPath does).
+	ORTLib string            `json:"ort_lib"`
+	Pool   gpuworker.Options `json:"pool"`
+}
+
+// Loader returns the loader that runs models in this process's ORT pools.
+func (r Runtime) Loader() inference.Loader { return gpuworker.Loader(r.ORTLib, r.Pool) }
+
 // RestoreConfig is what every restoring worker needs; it is serialized into the DoFn.
 type RestoreConfig struct {
 	Settings enhance.Settings    `json:"settings"`
 	Models   enhance.ModelConfig `json:"models"`
-	// ORTLib is the ONNX Runtime library path ("" to search as gpuworker.LibraryPath does).
-	ORTLib string `json:"ort_lib"`
+	Runtime  Runtime             `json:"runtime"`
 }
 
-// Restore reads, probes, routes, restores and writes every input, and returns one record per
-// input: restored, skipped (already done, passthrough, not a JPEG) or failed (stage and reason).
-// It panics at build time on an invalid config.
+// Restore takes every input through enhance's restore journey and returns one record per input:
+// restored, skipped (already done, passthrough, not a JPEG) or failed (stage and reason). It
+// panics at build time on an invalid config.
 func Restore(s beam.Scope, cfg RestoreConfig, inputs beam.PCollection) beam.PCollection {
 	s = s.Scope("transforms.Restore")
 	if err := cfg.Settings.Validate(); err != nil {
@@ -40,20 +51,26 @@ func Restore(s beam.Scope, cfg RestoreConfig, inputs beam.PCollection) beam.PCol
 type restoreFn struct {
 	Config RestoreConfig `json:"config"`
 
-	models *enhance.Models
-	win    window[report.Record]
+	// load runs the models; nil means the ORT pools of Config.Runtime. Tests set a pure-Go one.
+	load    inference.Loader
+	journey *enhance.Journey
+	win     window[report.Record]
 }
 
 // inFlightPerBundle is how many inputs one bundle keeps in flight: while one decodes or encodes,
 // another's tiles keep the model busy.
 const inFlightPerBundle = 3
 
-// pixels bounds the pixels being restored at once in this process (see budget).
-var pixels = newBudget(64 << 20)
+// pixels bounds the pixels being restored at once in this process, over every bundle.
+var pixels = enhance.NewBudget(64 << 20)
 
+// Setup builds the journey and loads the routes' models, so a worker that cannot run them fails
+// here rather than on every input. The models come from the process-wide pools: with Prism
+// in-process, the ones the launcher loaded.
 func (f *restoreFn) Setup() error {
-	m, err := sharedModels(f.Config.ORTLib, f.Config.Models)
-	f.models = m
+	models := enhance.NewModels(f.Config.Models, loader(f.load, f.Config.Runtime))
+	f.journey = &enhance.Journey{Settings: f.Config.Settings, Models: models, Store: storage.Store{}, Budget: pixels}
+	_, err := models.Preload(f.Config.Settings.Routes)
 	return err
 }
 
@@ -65,61 +82,26 @@ func (f *restoreFn) StartBundle(ctx context.Context, emit func(report.Record)) {
 // transient storage fault fails the bundle, and the runner retries it.
 func (f *restoreFn) ProcessElement(ctx context.Context, in enhance.Input, emit func(report.Record)) error {
 	work := context.WithoutCancel(ctx) // it may outlive this call, up to FinishBundle
-	return f.win.submit(func() (report.Record, error) {
-		return restoreOne(work, in, f.Config.Settings, f.models)
-	}, recordEmitter(ctx, emit))
+	return f.win.submit(func() (report.Record, error) { return f.journey.Restore(work, in) }, recordEmitter(ctx, emit))
 }
 
 func (f *restoreFn) FinishBundle(ctx context.Context, emit func(report.Record)) error {
 	return f.win.flush(recordEmitter(ctx, emit))
 }
 
-// recordEmitter counts a finished record in the progress bar and the Beam metrics, and emits it.
+// loader returns load, or the ORT loader of rt when load is nil.
+func loader(load inference.Loader, rt Runtime) inference.Loader {
+	if load != nil {
+		return load
+	}
+	return rt.Loader()
+}
+
+// recordEmitter counts a finished record in the progress line and the Beam metrics, and emits it.
 func recordEmitter(ctx context.Context, emit func(report.Record)) func(report.Record) {
 	return func(rec report.Record) {
 		progress().Done(float64(rec.Width*rec.Height) / 1e6)
 		counters.record(ctx, rec)
 		emit(rec)
 	}
-}
-
-// restoreOne runs one input end to end. It returns an error only for transient storage faults.
-func restoreOne(ctx context.Context, in enhance.Input, set enhance.Settings, models *enhance.Models) (report.Record, error) {
-	t := now()
-	data, err := storage.ReadFile(ctx, in.URI)
-	if err != nil {
-		if storage.Transient(err) {
-			return report.Record{}, err
-		}
-		return enhance.Fail(enhance.NewRecord(in, 0), "read", "read", err), nil
-	}
-	readTime := since(t)
-	plan, final, ok := enhance.Prepare(in, data, set, models)
-	if !ok {
-		final.Timings["read"] = readTime
-		return final, nil
-	}
-	plan.Record.Timings["read"] = readTime
-	head, err := storage.ReadHead(ctx, plan.Record.Output, enhance.TagHeadBytes)
-	switch {
-	case err == nil && enhance.Done(head, plan.Tag):
-		return enhance.Skip(plan), nil
-	case err != nil && !errors.Is(err, fs.ErrNotExist) && storage.Transient(err):
-		return report.Record{}, err
-	}
-	n := pixels.acquire(int64(plan.Record.Width) * int64(plan.Record.Height))
-	out, rec := enhance.Run(ctx, data, plan, set, models)
-	pixels.release(n)
-	if rec.Status == report.StatusFailed {
-		return rec, nil
-	}
-	t = now()
-	if err := storage.WriteFile(ctx, rec.Output, out); err != nil {
-		if storage.Transient(err) {
-			return report.Record{}, err
-		}
-		return enhance.Fail(rec, "write", "write_failed", err), nil
-	}
-	rec.Timings["write"] = since(t)
-	return rec, nil
 }

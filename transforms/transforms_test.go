@@ -5,11 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"jpegrestore/enhance"
+	"jpegrestore/inference"
+	"jpegrestore/inference/inferencetest"
 	"jpegrestore/jpeg"
 	"jpegrestore/pix"
 	"jpegrestore/report"
@@ -62,48 +65,77 @@ func TestMatchFn(t *testing.T) {
 	}
 }
 
+// TestRestoreFnAndSurveyFn calls the DoFns directly, with the models run in Go and through
+// ONNX Runtime: every input gets its record, a bad one never fails the bundle.
 func TestRestoreFnAndSurveyFn(t *testing.T) {
-	in, out := t.TempDir(), t.TempDir()
-	write(t, filepath.Join(in, "p", "q20.jpg"), jpegBytes(t, 20))
-	write(t, filepath.Join(in, "bad.jpg"), []byte("nope"))
-	f := &restoreFn{Config: RestoreConfig{
-		Settings: enhance.Settings{Out: out, Format: enhance.FormatPNG, Routes: route.Default()},
-		Models:   enhance.ModelConfig{Default: filepath.Join("..", "inference", "testdata", "identity.json")},
+	goLoad, _ := inferencetest.Loader(inferencetest.Identity)
+	for name, load := range map[string]inference.Loader{"go": goLoad, "ort": nil} {
+		t.Run(name, func(t *testing.T) {
+			in, out := t.TempDir(), t.TempDir()
+			write(t, filepath.Join(in, "p", "q20.jpg"), jpegBytes(t, 20))
+			write(t, filepath.Join(in, "bad.jpg"), []byte("nope"))
+			f := &restoreFn{load: load, Config: RestoreConfig{
+				Settings: enhance.Settings{Out: out, Format: enhance.FormatPNG, Routes: route.Default()},
+				Models:   enhance.ModelConfig{Default: filepath.Join("..", "inference", "testdata", "identity.json")},
+			}}
+			if err := f.Setup(); err != nil {
+				t.Fatal(err)
+			}
+			var recs []report.Record
+			emit := func(r report.Record) { recs = append(recs, r) }
+			f.StartBundle(context.Background(), emit)
+			for _, name := range []string{"p/q20.jpg", "bad.jpg", "missing.jpg"} {
+				if err := f.ProcessElement(context.Background(), enhance.Input{URI: filepath.Join(in, name), Root: in}, emit); err != nil {
+					t.Fatalf("%s: a bad input failed the bundle: %v", name, err)
+				}
+			}
+			if err := f.FinishBundle(context.Background(), emit); err != nil {
+				t.Fatal(err)
+			}
+			type o struct {
+				Rel    string
+				Status report.Status
+				Reason report.Reason
+			}
+			var got []o
+			for _, r := range recs {
+				got = append(got, o{r.Rel, r.Status, r.Reason})
+			}
+			// Inputs run side by side, so records come in the order they finish.
+			sort.Slice(got, func(i, j int) bool { return got[i].Rel < got[j].Rel })
+			want := []o{{"bad.jpg", report.StatusSkipped, report.ReasonNotJPEG}, {"missing.jpg", report.StatusFailed, report.ReasonRead}, {"p/q20.jpg", report.StatusRestored, ""}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("records (-want +got):\n%s", diff)
+			}
+			if _, err := os.Stat(filepath.Join(out, "p", "q20.png")); err != nil {
+				t.Error(err)
+			}
+			var survey []report.Record
+			sf := &surveyFn{}
+			sf.Setup()
+			if err := sf.ProcessElement(context.Background(), enhance.Input{URI: filepath.Join(in, "p", "q20.jpg"), Root: in}, func(r report.Record) { survey = append(survey, r) }); err != nil {
+				t.Fatal(err)
+			}
+			if len(survey) != 1 || survey[0].Status != report.StatusSurveyed || survey[0].QF != 20 || survey[0].NRBefore == 0 {
+				t.Errorf("survey record %+v", survey)
+			}
+		})
+	}
+}
+
+// TestSetupFailsWithoutItsModel: a worker that cannot load a route's model fails in Setup, not
+// on every input.
+func TestSetupFailsWithoutItsModel(t *testing.T) {
+	goLoad, _ := inferencetest.Loader(inferencetest.Identity)
+	f := &restoreFn{load: goLoad, Config: RestoreConfig{
+		Settings: enhance.Settings{Out: t.TempDir(), Format: enhance.FormatPNG, Routes: route.Default()},
+		Models:   enhance.ModelConfig{Default: filepath.Join(t.TempDir(), "none.json")},
 	}}
-	if err := f.Setup(); err != nil {
-		t.Fatal(err)
+	if err := f.Setup(); err == nil || !strings.Contains(err.Error(), "none.json") {
+		t.Errorf("Setup with a missing model: %v", err)
 	}
-	var recs []report.Record
-	emit := func(r report.Record) { recs = append(recs, r) }
-	f.StartBundle(context.Background(), emit)
-	for _, name := range []string{"p/q20.jpg", "bad.jpg", "missing.jpg"} {
-		if err := f.ProcessElement(context.Background(), enhance.Input{URI: filepath.Join(in, name), Root: in}, emit); err != nil {
-			t.Fatalf("%s: a bad input failed the bundle: %v", name, err)
-		}
-	}
-	if err := f.FinishBundle(context.Background(), emit); err != nil {
-		t.Fatal(err)
-	}
-	type o struct{ Rel, Status, Reason string }
-	var got []o
-	for _, r := range recs {
-		got = append(got, o{r.Rel, r.Status, r.Reason})
-	}
-	// Inputs run side by side, so records come in the order they finish.
-	sort.Slice(got, func(i, j int) bool { return got[i].Rel < got[j].Rel })
-	want := []o{{"bad.jpg", "skipped", "not_jpeg"}, {"missing.jpg", "failed", "read"}, {"p/q20.jpg", "restored", ""}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("records (-want +got):\n%s", diff)
-	}
-	if _, err := os.Stat(filepath.Join(out, "p", "q20.png")); err != nil {
-		t.Error(err)
-	}
-	var survey []report.Record
-	sf := &surveyFn{}
-	if err := sf.ProcessElement(context.Background(), enhance.Input{URI: filepath.Join(in, "p", "q20.jpg"), Root: in}, func(r report.Record) { survey = append(survey, r) }); err != nil {
-		t.Fatal(err)
-	}
-	if len(survey) != 1 || survey[0].Status != report.StatusSurveyed || survey[0].QF != 20 || survey[0].NRBefore == 0 {
-		t.Errorf("survey record %+v", survey)
+	e := &evalFn{load: goLoad, Config: EvalConfig{QFs: []int{10}, Models: f.Config.Models}}
+	if err := e.Setup(); err == nil {
+		t.Error("eval Setup with a missing model succeeded")
 	}
 }

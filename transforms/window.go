@@ -1,7 +1,5 @@
 package transforms
 
-import "sync"
-
 // window lets one DoFn instance keep up to n elements in flight: Beam hands a bundle's elements
 // over one at a time, so without it a bundle's decode and encode leave the model pool idle.
 // Results are emitted only from the calling goroutine (ProcessElement or FinishBundle), as Beam
@@ -80,39 +78,4 @@ func (w *window[T]) flush(emit func(T)) error {
 		}
 	}
 	return first
-}
-
-// budget bounds the megapixels being decoded, restored and encoded at once in this process, so
-// keeping several elements in flight cannot multiply the memory of very large images. An image
-// larger than the whole budget waits until it can run alone.
-type budget struct {
-	mu   sync.Mutex
-	cond *sync.Cond
-	cap  int64
-	used int64
-}
-
-func newBudget(capacity int64) *budget {
-	b := &budget{cap: capacity}
-	b.cond = sync.NewCond(&b.mu)
-	return b
-}
-
-// acquire takes n units (at most the capacity) and returns what to release.
-func (b *budget) acquire(n int64) int64 {
-	n = min(max(n, 1), b.cap)
-	b.mu.Lock()
-	for b.used+n > b.cap {
-		b.cond.Wait()
-	}
-	b.used += n
-	b.mu.Unlock()
-	return n
-}
-
-func (b *budget) release(n int64) {
-	b.mu.Lock()
-	b.used -= n
-	b.mu.Unlock()
-	b.cond.Broadcast()
 }

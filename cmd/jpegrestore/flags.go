@@ -11,6 +11,7 @@ import (
 	"jpegrestore/gpuworker"
 	"jpegrestore/jpeg"
 	"jpegrestore/route"
+	"jpegrestore/transforms"
 )
 
 // listFlag is a repeatable string flag (--in A --in B).
@@ -91,13 +92,15 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&m.maxWait, "batch-wait", 0, "longest a partial batch waits for more tiles (default none on the CPU, 2ms on CUDA)")
 }
 
-func (m *modelFlags) config() enhance.ModelConfig {
+// config returns which models restore and how, and how a worker runs them.
+func (m *modelFlags) config() (enhance.ModelConfig, transforms.Runtime) {
 	def := m.preset
 	if m.model != "" {
 		def = m.model
 	}
-	return enhance.ModelConfig{Default: def, Dir: m.modelsDir, Ensemble: m.ensemble, Tile: m.tile,
-		Pool: gpuworker.Options{Device: gpuworker.Device(m.device), Sessions: m.sessions, Threads: m.threads, MaxBatch: m.batch, MaxWait: m.maxWait}}
+	return enhance.ModelConfig{Default: def, Dir: m.modelsDir, Ensemble: m.ensemble, Tile: m.tile},
+		transforms.Runtime{ORTLib: m.ortLib, Pool: gpuworker.Options{Device: gpuworker.Device(m.device),
+			Sessions: m.sessions, Threads: m.threads, MaxBatch: m.batch, MaxWait: m.maxWait}}
 }
 
 // outputFlags shape the restored files.

@@ -23,7 +23,9 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 
+	"jpegrestore/enhance"
 	"jpegrestore/gpuworker"
+	"jpegrestore/inference"
 	"jpegrestore/jobs"
 	"jpegrestore/jpeg"
 	"jpegrestore/report"
@@ -48,7 +50,7 @@ commands:
   eval     --reference DIR --out DIR [--qf 10,20,...]
                                  compress clean images at each QF, restore, report PSNR/SSIM/PSNR-B
   probe    PATH...               read each JPEG's markers: size, coding, quality factor
-  doctor                         check that ONNX Runtime and libjpeg-turbo load
+  doctor                         check ONNX Runtime, libjpeg-turbo and the presets' models on --device
 
 URIs are local paths or gs://bucket/prefix, globs allowed. Run "jpegrestore COMMAND -h" for flags.
 `
@@ -163,7 +165,8 @@ func (f *restoreFlags) config(stderr io.Writer) (jobs.RestoreConfig, error) {
 		return jobs.RestoreConfig{}, err
 	}
 	c := jobs.RestoreConfig{Inputs: f.in, Out: f.out, Report: f.reportDir, Progress: progressTo(stderr, f.quiet)}
-	c.Settings, c.Models, c.ORTLib = set, f.model.config(), f.model.ortLib
+	c.Settings = set
+	c.Models, c.Runtime = f.model.config()
 	return c, c.Validate()
 }
 
@@ -263,7 +266,8 @@ func eval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	c := jobs.EvalConfig{Reference: *ref, Out: *out, Progress: progressTo(stderr, *quiet),
-		EvalConfig: transforms.EvalConfig{QFs: qfs, Models: mf.config(), ORTLib: mf.ortLib}}
+		EvalConfig: transforms.EvalConfig{QFs: qfs}}
+	c.Models, c.Runtime = mf.config()
 	if !ready(c.Validate(), &rf, stderr) {
 		return exitUsage
 	}
@@ -288,7 +292,7 @@ func probe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cfg.Inputs = fs.Args()
-	sum, err := jobs.RunProbe(cfg, stdout)
+	sum, err := jobs.RunProbe(ctx, cfg, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "jpegrestore:", err)
 		return exitJobFailed
@@ -299,9 +303,14 @@ func probe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// doctor checks what a restore needs: ONNX Runtime and libjpeg-turbo load, and each preset's
+// model is found, matches its manifest's sha256 and opens on the device (saying which device it
+// runs on, and why when that is not the one asked for).
 func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("doctor", stderr)
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default $"+gpuworker.EnvLibrary+", then .deps/onnxruntime/)")
+	device := fs.String("device", "cpu", "device to open the models on: cpu, cuda:N or auto")
+	modelsDir := fs.String("models", "", "folder of the shipped models (default: models/ of the checkout or beside the binary, or $"+enhance.ModelsDirEnv+")")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -315,5 +324,25 @@ func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "onnxruntime %s (%s)\n", gpuworker.Version(), path)
 	fmt.Fprintf(stdout, "libjpeg-turbo %s (TurboJPEG API)\n", jpeg.LibraryVersion())
-	return exitOK
+	load := gpuworker.Loader(path, gpuworker.Options{Device: gpuworker.Device(*device)})
+	code := exitOK
+	for _, preset := range enhance.Presets {
+		m, err := enhance.ResolveModel(preset, *modelsDir)
+		var model inference.Model
+		release := func() error { return nil }
+		if err == nil {
+			model, release, err = load(m)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "jpegrestore: preset %s: %v\n", preset, err)
+			code = exitJobFailed
+			continue
+		}
+		fmt.Fprintf(stdout, "preset %s: %s (sha256 checked), runs on %s\n", preset, m, model.Device)
+		if model.Note != "" {
+			fmt.Fprintf(stdout, "  %s\n", model.Note)
+		}
+		release()
+	}
+	return code
 }

@@ -20,6 +20,10 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	empty := t.TempDir()
+	cut := t.TempDir()
+	writeJPEG(t, filepath.Join(cut, "whole.jpg"), 30)
+	whole, _ := os.ReadFile(filepath.Join(cut, "whole.jpg"))
+	os.WriteFile(filepath.Join(cut, "cut.jpg"), whole[:len(whole)/2], 0o644)
 	refs := t.TempDir()
 	writePNG(t, filepath.Join(refs, "ref.png"))
 	fixture := filepath.Join("..", "..", "inference", "testdata", "identity.json")
@@ -35,7 +39,8 @@ func TestRun(t *testing.T) {
 		{"help", []string{"help"}, exitOK, "commands:", ""},
 		{"probe-no-inputs", []string{"probe"}, exitJobFailed, "", "no inputs"},
 		{"probe-bad-flag", []string{"probe", "--nope"}, exitUsage, "", "flag provided but not defined"},
-		{"probe-failed-input", []string{"probe", dir}, exitInputFailed, "FAILED not_jpeg", ""},
+		{"probe-skipped-input", []string{"probe", dir}, exitOK, "SKIPPED not_jpeg", ""},
+		{"probe-failed-input", []string{"probe", cut}, exitInputFailed, "FAILED truncated", ""},
 		{"probe-empty-folder", []string{"probe", empty}, exitOK, "0 files", ""},
 		{"doctor", []string{"doctor"}, exitOK, "onnxruntime 1.", ""},
 		{"doctor-missing-lib", []string{"doctor", "--ort-lib", filepath.Join(dir, "x.so")}, exitJobFailed, "", "make setup"},

@@ -3,46 +3,117 @@ package gpuworker
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"strconv"
-	"strings"
+	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
 
 	"jpegrestore/inference"
+	"jpegrestore/pix"
 )
 
-// Device names where a pool runs: "cpu", "cuda:N", or "auto" (CUDA device 0 when the library has
-// the CUDA execution provider and a GPU answers, else CPU).
-type Device string
-
-// DeviceCPU is the default device.
-const DeviceCPU Device = "cpu"
-
-// parseDevice returns the CUDA device id, or -1 for CPU; auto reports whether to fall back.
-func parseDevice(d Device) (id int, auto bool, err error) {
-	switch s := string(d); {
-	case s == "" || s == "cpu":
-		return -1, false, nil
-	case s == "auto":
-		return 0, true, nil
-	case strings.HasPrefix(s, "cuda:"):
-		n, err := strconv.Atoi(strings.TrimPrefix(s, "cuda:"))
-		if err != nil || n < 0 {
-			return 0, false, fmt.Errorf("device %q: want cuda:N with N ≥ 0", s)
-		}
-		return n, false, nil
-	case s == "cuda":
-		return 0, false, nil
-	}
-	return 0, false, fmt.Errorf("device %q: want cpu, cuda:N or auto", d)
+// session is one ORT session of a pool's model: a runner of the pool's batcher.
+type session struct {
+	s      *ort.DynamicAdvancedSession
+	man    *inference.Manifest
+	device string
+	outs   *pix.Buffers[float32] // the pool's output buffers, handed back by Pool.Release
 }
 
-// errNoCUDA explains a failed CUDA start-up.
-var errNoCUDA = errors.New("the CUDA execution provider is unavailable: the loaded ONNX Runtime " +
-	"library is CPU-only or no GPU/driver answered. Use the GPU build of ONNX Runtime " +
-	"(onnxruntime-linux-x64-gpu-*.tgz with CUDA 12 and cuDNN 9) via --ort-lib, or run with --device cpu " +
-	"(--device auto falls back to CPU by itself)")
+// openSessions creates one session per entry of threads (intra-op threads each), side by side:
+// each one optimises the graph on its own. On failure it destroys the ones it made.
+func openSessions(man *inference.Manifest, threads []int, cudaID int, spin bool, outs *pix.Buffers[float32]) ([]*session, error) {
+	inputs := modelInputs(man)
+	sessions := make([]*session, len(threads))
+	errs := make([]error, len(threads))
+	var wg sync.WaitGroup
+	for i := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			opts, err := newSessionOptions(threads[i], cudaID, spin)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			s, err := ort.NewDynamicAdvancedSession(man.Path(), inputs, []string{man.Output}, opts)
+			errs[i] = errors.Join(err, opts.Destroy())
+			if s != nil {
+				sessions[i] = &session{s: s, man: man, device: deviceName(cudaID), outs: outs}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		if cudaID >= 0 {
+			err = &cudaError{err}
+		}
+		return nil, errors.Join(fmt.Errorf("model %s: creating session on %s: %w", man.Name, deviceName(cudaID), err), destroySessions(sessions))
+	}
+	return sessions, nil
+}
+
+// destroySessions destroys every session of the list that was made.
+func destroySessions(sessions []*session) error {
+	var errs []error
+	for _, s := range sessions {
+		if s != nil {
+			errs = append(errs, s.s.Destroy())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// run executes one batch of same-size tiles and returns each tile's output.
+func (s *session) run(batch []*request) ([][]float32, error) {
+	n, h, w := len(batch), batch[0].h, batch[0].w
+	plane := 3 * h * w
+	x := batch[0].x // a lone tile runs from the caller's buffer
+	if n > 1 {
+		x = make([]float32, n*plane)
+		for i, r := range batch {
+			copy(x[i*plane:], r.x)
+		}
+	}
+	shape := ort.NewShape(int64(n), 3, int64(h), int64(w))
+	xt, err := ort.NewTensor(shape, x)
+	if err != nil {
+		return nil, fmt.Errorf("gpuworker: input tensor: %w", err)
+	}
+	defer xt.Destroy()
+	inputs := []ort.Value{xt}
+	if s.man.Conditioned() {
+		q := make([]float32, n*inference.QTableLen)
+		for i, r := range batch {
+			copy(q[i*inference.QTableLen:], r.q)
+		}
+		qt, err := ort.NewTensor(ort.NewShape(int64(n), inference.QTableLen), q)
+		if err != nil {
+			return nil, fmt.Errorf("gpuworker: qtable tensor: %w", err)
+		}
+		defer qt.Destroy()
+		inputs = append(inputs, qt)
+	}
+	var y []float32
+	if n == 1 {
+		y = s.outs.Get(plane)
+	} else {
+		y = make([]float32, n*plane)
+	}
+	yt, err := ort.NewTensor(shape, y)
+	if err != nil {
+		return nil, fmt.Errorf("gpuworker: output tensor: %w", err)
+	}
+	defer yt.Destroy()
+	if err := s.s.Run(inputs, []ort.Value{yt}); err != nil {
+		return nil, fmt.Errorf("gpuworker: model %s on %s, batch %dx3x%dx%d: %w", s.man.Name, s.device, n, h, w, err)
+	}
+	out := make([][]float32, n)
+	for i := range out {
+		out[i] = y[i*plane : (i+1)*plane : (i+1)*plane]
+	}
+	return out, nil
+}
 
 // newSessionOptions builds options for one session: threads intra-op threads that spin when idle
 // or sleep, and the CUDA provider on device cudaID when cudaID ≥ 0.
@@ -70,7 +141,7 @@ func newSessionOptions(threads, cudaID int, spin bool) (*ort.SessionOptions, err
 	if cudaID >= 0 {
 		cuda, err := ort.NewCUDAProviderOptions()
 		if err != nil {
-			return fail(fmt.Errorf("%w (%v)", errNoCUDA, err))
+			return fail(err)
 		}
 		err = cuda.Update(map[string]string{"device_id": strconv.Itoa(cudaID)})
 		if err == nil {
@@ -80,7 +151,7 @@ func newSessionOptions(threads, cudaID int, spin bool) (*ort.SessionOptions, err
 			err = derr
 		}
 		if err != nil {
-			return fail(fmt.Errorf("%w (%v)", errNoCUDA, err))
+			return fail(err)
 		}
 	}
 	return opts, nil
@@ -148,5 +219,3 @@ func checkModelIO(m *inference.Manifest) error {
 	}
 	return nil
 }
-
-func defaultThreads(sessions int) int { return max(1, runtime.NumCPU()/max(1, sessions)) }

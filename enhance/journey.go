@@ -1,0 +1,184 @@
+package enhance
+
+import (
+	"context"
+	"time"
+
+	"jpegrestore/jpeg"
+	"jpegrestore/pix"
+	"jpegrestore/report"
+	"jpegrestore/route"
+)
+
+// Store is where a journey reads inputs and writes outputs: storage.Store (local files and
+// gs:// objects) in the product; tests wrap it to inject faults.
+type Store interface {
+	ReadFile(ctx context.Context, uri string) ([]byte, error)
+	ReadHead(ctx context.Context, uri string, n int64) ([]byte, error)
+	WriteFile(ctx context.Context, uri string, data []byte) error
+}
+
+// Journey takes the inputs of one job through their steps. Each method handles one input from
+// start to end and returns its record: restored (or surveyed, probed), skipped with a reason, or
+// failed with the stage and the reason. The error result is for transient storage faults only
+// (see storage.Transient): the caller retries those, and the record is then meaningless. A
+// Journey is safe for concurrent use.
+type Journey struct {
+	Settings Settings
+	// Models restores; nil for jobs that restore nothing (survey, probe).
+	Models *Models
+	Store  Store
+	// Budget bounds the pixels being decoded, restored and encoded at once; nil bounds nothing.
+	Budget *Budget
+}
+
+// Restore takes one input through read → probe → route → resume check → decode → restore →
+// encode → write, measuring its no-reference quality before and after restoring. An input whose
+// output is already complete (same tag) is skipped as done, without decoding; one routed to a
+// passthrough band is copied with its tag (JPEG output) or converted (PNG) and skipped as
+// passthrough.
+func (j *Journey) Restore(ctx context.Context, in Input) (report.Record, error) {
+	rec := NewRecord(in)
+	data, p, err := j.readProbe(ctx, &rec)
+	if err != nil {
+		return end(rec, err)
+	}
+	r, rm, err := j.route(&rec, p)
+	if err != nil {
+		return end(rec, err)
+	}
+	tag := outputTag(data, rm, j.Settings)
+	if err := j.resume(ctx, &rec, tag); err != nil {
+		return end(rec, err)
+	}
+	var out []byte
+	if r.Passthrough && j.Settings.Format == FormatJPEG {
+		// The original bytes with the tag inserted: lossless, nothing decoded.
+		out, err = jpeg.InsertTag(data, tag)
+		err = failIf(report.StageEncode, report.ReasonEncodeFailed, err)
+	} else {
+		release := j.Budget.Acquire(int64(rec.Width) * int64(rec.Height))
+		out, err = j.convert(ctx, &rec, data, p, rm, tag)
+		release()
+	}
+	if err != nil {
+		return end(rec, err)
+	}
+	if err := j.write(ctx, &rec, out); err != nil {
+		return end(rec, err)
+	}
+	if r.Passthrough {
+		rec.Status, rec.Reason = report.StatusSkipped, report.ReasonPassthrough
+	} else {
+		rec.Status = report.StatusRestored
+	}
+	return rec, nil
+}
+
+// convert decodes, restores (rm nil: passes through) and encodes a probed input, measuring its
+// no-reference quality before and after.
+func (j *Journey) convert(ctx context.Context, rec *report.Record, data []byte, p *Probed, rm *RouteModel, tag string) ([]byte, error) {
+	img, err := decode(rec, data, p, j.Settings)
+	if err != nil {
+		return nil, err
+	}
+	rec.NRBefore, rec.BlockinessBefore = measureNR(rec, img)
+	if rm != nil {
+		if img, err = restore(ctx, rec, rm, img, p.Info); err != nil {
+			return nil, err
+		}
+		rec.NRAfter, rec.BlockinessAfter = measureNR(rec, img)
+	} else {
+		rec.NRAfter, rec.BlockinessAfter = rec.NRBefore, rec.BlockinessBefore
+	}
+	return encode(rec, img, p.Info, tag, j.Settings)
+}
+
+// Survey takes one input through read → probe → decode → measure: its quality factor and
+// no-reference score, with nothing restored or written ("how bad is this bucket?").
+func (j *Journey) Survey(ctx context.Context, in Input) (report.Record, error) {
+	rec := NewRecord(in)
+	data, p, err := j.readProbe(ctx, &rec)
+	if err != nil {
+		return end(rec, err)
+	}
+	rec.Route = report.RouteSurvey
+	img, err := decode(&rec, data, p, j.Settings)
+	if err != nil {
+		return end(rec, err)
+	}
+	rec.NRBefore, rec.BlockinessBefore = measureNR(&rec, img)
+	rec.Status = report.StatusSurveyed
+	return rec, nil
+}
+
+// Probe takes one input through read → probe: its markers and quality factor, nothing decoded.
+// p is nil unless the record is probed.
+func (j *Journey) Probe(ctx context.Context, in Input) (rec report.Record, p *Probed, err error) {
+	rec = NewRecord(in)
+	if _, p, err = j.readProbe(ctx, &rec); err != nil {
+		rec, err = end(rec, err)
+		return rec, nil, err
+	}
+	rec.Status = report.StatusProbed
+	return rec, p, nil
+}
+
+// EvalRoutes are the routes of an eval job: one, every QF through the job's default model.
+var EvalRoutes = route.Routes{{Name: report.RouteEval, MinQF: 1, MaxQF: 100}}
+
+// Reference is a clean image that an eval job compresses at each quality factor.
+type Reference struct {
+	Input Input
+	// Bytes is the size of the reference file.
+	Bytes int64
+	Image pix.Image
+}
+
+// Reference takes a clean reference image through read → decode (libjpeg for a JPEG, the standard
+// library for a PNG). When it cannot be used, ref is nil and rec is its final record.
+func (j *Journey) Reference(ctx context.Context, in Input) (ref *Reference, rec report.Record, err error) {
+	rec = NewRecord(in)
+	data, err := j.read(ctx, &rec)
+	if err == nil {
+		var img pix.Image
+		if img, err = decodeReference(data); err == nil {
+			return &Reference{Input: in, Bytes: rec.Bytes, Image: img}, report.Record{}, nil
+		}
+	}
+	rec, err = end(rec, err)
+	return nil, rec, err
+}
+
+// EvalAt takes a reference through the published protocol at one quality factor: compress with
+// libjpeg (baseline, IJG tables, 4:2:0: the NTIRE 2024 / FBCNN protocol) → decode → restore →
+// measure PSNR, SSIM and PSNR-B of the compressed and of the restored image against the
+// reference, and their no-reference scores.
+func (j *Journey) EvalAt(ctx context.Context, ref *Reference, qf int) report.Record {
+	rec := NewRecord(ref.Input)
+	rec.Bytes, rec.Route, rec.QF, rec.Width, rec.Height = ref.Bytes, report.RouteEval, qf, ref.Image.W, ref.Image.H
+	compressed, err := jpeg.EncodeJPEG(ref.Image, jpeg.EncodeOptions{Quality: qf, Subsampling: jpeg.Sub420})
+	if err != nil {
+		return ended(rec, fail(report.StageEncode, report.ReasonEncodeFailed, err))
+	}
+	d, err := jpeg.Decode(compressed, jpeg.DecodeOptions{})
+	if err != nil {
+		return ended(rec, fail(report.StageDecode, report.ReasonCorrupt, err))
+	}
+	rm, err := j.model(&rec, EvalRoutes[0])
+	if err != nil {
+		return ended(rec, err)
+	}
+	out, err := restore(ctx, &rec, rm, d.Image, d.Info)
+	if err != nil {
+		return ended(rec, err)
+	}
+	t := time.Now()
+	err = measureRef(&rec, ref.Image, d.Image, out)
+	rec.Timings[report.StageMeasure] = since(t)
+	if err != nil {
+		return ended(rec, fail(report.StageMeasure, report.ReasonMeasure, err))
+	}
+	rec.Status = report.StatusRestored
+	return rec
+}

@@ -1,0 +1,313 @@
+package enhance
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png" // also decodes PNG references
+	"io/fs"
+	"time"
+
+	"jpegrestore/jpeg"
+	"jpegrestore/pix"
+	"jpegrestore/quality"
+	"jpegrestore/report"
+	"jpegrestore/route"
+	"jpegrestore/storage"
+)
+
+// The steps of the journeys. Each fills its part of the record (fields and timing) and returns
+// nil, an *outcome (the input ends here: skipped, or failed at the step's stage for a typed
+// reason), or a transient storage fault for the caller to retry.
+
+// outcome ends an input's journey early.
+type outcome struct {
+	status report.Status
+	stage  report.Stage
+	reason report.Reason
+	err    error
+}
+
+func (o *outcome) Error() string { return fmt.Sprintf("%s at %s: %v", o.reason, o.stage, o.err) }
+func (o *outcome) Unwrap() error { return o.err }
+
+// fail ends the journey with a failure at stage: the reason of the jpeg error in err's chain when
+// there is one, else fallback.
+func fail(stage report.Stage, fallback report.Reason, err error) error {
+	return &outcome{status: report.StatusFailed, stage: stage, reason: reasonOf(err, fallback), err: err}
+}
+
+// failIf is fail for a non-nil err, else nil.
+func failIf(stage report.Stage, fallback report.Reason, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fail(stage, fallback, err)
+}
+
+// skip ends the journey with a skip; err (may be nil) explains it.
+func skip(reason report.Reason, err error) error {
+	return &outcome{status: report.StatusSkipped, reason: reason, err: err}
+}
+
+// jpegReasons maps the decoder's error kinds to record reasons.
+var jpegReasons = map[jpeg.Kind]report.Reason{
+	jpeg.KindCorrupt:     report.ReasonCorrupt,
+	jpeg.KindTruncated:   report.ReasonTruncated,
+	jpeg.KindUnsupported: report.ReasonUnsupported,
+	jpeg.KindTooLarge:    report.ReasonTooLarge,
+	jpeg.KindNotJPEG:     report.ReasonNotJPEG,
+	jpeg.KindEncode:      report.ReasonEncodeFailed,
+}
+
+func reasonOf(err error, fallback report.Reason) report.Reason {
+	var e *jpeg.Error
+	if errors.As(err, &e) {
+		if r, ok := jpegReasons[e.Kind]; ok {
+			return r
+		}
+	}
+	return fallback
+}
+
+// end returns the record of a journey that ended with err: an outcome becomes the record's
+// status, stage, reason and error; any other error is a transient fault for the caller to retry.
+func end(rec report.Record, err error) (report.Record, error) {
+	var o *outcome
+	if !errors.As(err, &o) {
+		return report.Record{}, err
+	}
+	rec.Status, rec.Stage, rec.Reason = o.status, o.stage, o.reason
+	if o.err != nil {
+		rec.Error = o.err.Error()
+	}
+	return rec, nil
+}
+
+// ended is end for journeys without storage, whose every error is an outcome.
+func ended(rec report.Record, err error) report.Record {
+	rec, err = end(rec, err)
+	if err != nil {
+		rec.Status, rec.Reason, rec.Error = report.StatusFailed, report.ReasonUnknown, err.Error()
+	}
+	return rec
+}
+
+func since(t time.Time) float64 { return time.Since(t).Seconds() }
+
+// read reads the input. A fault that a retry may fix is returned as it is.
+func (j *Journey) read(ctx context.Context, rec *report.Record) ([]byte, error) {
+	t := time.Now()
+	data, err := j.Store.ReadFile(ctx, rec.URI)
+	if err != nil {
+		if storage.Transient(err) {
+			return nil, err
+		}
+		return nil, fail(report.StageRead, report.ReasonRead, err)
+	}
+	rec.Bytes = int64(len(data))
+	rec.Timings[report.StageRead] = since(t)
+	return data, nil
+}
+
+// readProbe reads the input and probes it: the first steps of every journey over a JPEG.
+func (j *Journey) readProbe(ctx context.Context, rec *report.Record) ([]byte, *Probed, error) {
+	data, err := j.read(ctx, rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := probe(rec, data, j.Settings.Limits)
+	return data, p, err
+}
+
+// Probed is what probing learned about an input from its markers: the parsed headers and the
+// quality factor estimated from the quantization tables.
+type Probed struct {
+	Info    *jpeg.Info
+	Quality jpeg.Quality
+}
+
+// probe parses the markers (no pixel decode), estimates the quality and fills the record's size
+// and quality fields. Not a JPEG: skipped.
+func probe(rec *report.Record, data []byte, lim jpeg.Limits) (*Probed, error) {
+	t := time.Now()
+	info, err := jpeg.Parse(data, lim)
+	rec.Timings[report.StageProbe] = since(t)
+	if errors.Is(err, jpeg.ErrNotJPEG) {
+		return nil, skip(report.ReasonNotJPEG, err)
+	}
+	if err != nil {
+		return nil, fail(report.StageProbe, report.ReasonCorrupt, err)
+	}
+	q := jpeg.EstimateFileQuality(info)
+	rec.Width, rec.Height = info.Width, info.Height
+	rec.QF, rec.Confidence = q.Luma.Quality, string(q.Luma.Confidence)
+	if q.Chroma != nil {
+		rec.QFChroma = q.Chroma.Quality
+	}
+	return &Probed{Info: info, Quality: q}, nil
+}
+
+// route picks the input's band by its luma QF, names its output and, unless the band passes
+// through, loads the band's model (rm is nil for a passthrough band).
+func (j *Journey) route(rec *report.Record, p *Probed) (r route.Route, rm *RouteModel, err error) {
+	r = j.Settings.Routes.Pick(p.Quality.Luma.Quality)
+	rec.Route, rec.Format = r.Name, j.Settings.Format
+	rec.Output = OutputURI(j.Settings.Out, rec.Rel, j.Settings.Format)
+	if !r.Passthrough {
+		rm, err = j.model(rec, r)
+	}
+	return r, rm, err
+}
+
+// model loads a route's model and names it in the record.
+func (j *Journey) model(rec *report.Record, r route.Route) (*RouteModel, error) {
+	rm, err := j.Models.For(r)
+	if err != nil {
+		return nil, fail(report.StageEnhance, report.ReasonInferFailed, err)
+	}
+	rec.Model, rec.ModelSHA256, rec.Ensemble = rm.Manifest.Name, rm.Manifest.SHA256, rm.Ensemble
+	return rm, nil
+}
+
+// resume skips the input as done when its output exists and carries the tag. An output that is
+// missing, unreadable for good, or made otherwise is redone; a transient fault is returned.
+func (j *Journey) resume(ctx context.Context, rec *report.Record, tag string) error {
+	head, err := j.Store.ReadHead(ctx, rec.Output, TagHeadBytes)
+	switch {
+	case err == nil && Done(head, tag):
+		return skip(report.ReasonDone, nil)
+	case err != nil && !errors.Is(err, fs.ErrNotExist) && storage.Transient(err):
+		return err
+	}
+	return nil
+}
+
+// decode decodes a probed input exactly as libjpeg does.
+func decode(rec *report.Record, data []byte, p *Probed, s Settings) (pix.Image, error) {
+	t := time.Now()
+	d, err := jpeg.DecodeParsed(data, p.Info, jpeg.DecodeOptions{Limits: s.Limits, CMYK: s.CMYK})
+	rec.Timings[report.StageDecode] = since(t)
+	if err != nil {
+		return pix.Image{}, fail(report.StageDecode, report.ReasonCorrupt, err)
+	}
+	return d.Image, nil
+}
+
+// decodeReference decodes a clean reference image: a JPEG through the libjpeg decode, anything
+// else through the standard library (PNG).
+func decodeReference(data []byte) (pix.Image, error) {
+	if len(data) > 2 && data[0] == 0xff && data[1] == 0xd8 {
+		d, err := jpeg.Decode(data, jpeg.DecodeOptions{})
+		if err != nil {
+			return pix.Image{}, fail(report.StageDecode, report.ReasonCorrupt, err)
+		}
+		return d.Image, nil
+	}
+	m, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return pix.Image{}, fail(report.StageDecode, report.ReasonCorrupt, fmt.Errorf("reference image: %w", err))
+	}
+	return pix.FromStd(m), nil
+}
+
+// restore runs the route's model on the image, conditioned on the file's quantization tables
+// when the model takes them.
+func restore(ctx context.Context, rec *report.Record, rm *RouteModel, img pix.Image, info *jpeg.Info) (pix.Image, error) {
+	var q []float32
+	if rm.Manifest.Conditioned() {
+		v := jpeg.ModelQTable(info)
+		q = v[:]
+	}
+	t := time.Now()
+	out, err := rm.Restore(ctx, img, q)
+	rec.Timings[report.StageEnhance] = since(t)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return pix.Image{}, fail(report.StageEnhance, report.ReasonCancelled, err)
+	case err != nil:
+		return pix.Image{}, fail(report.StageEnhance, report.ReasonInferFailed, err)
+	}
+	return out, nil
+}
+
+// measureNR returns the no-reference JPEG quality score and the blockiness of an image, or zeros
+// for images too small to score, and adds the time to the record's measure stage.
+func measureNR(rec *report.Record, img pix.Image) (score, blockiness float64) {
+	t := time.Now()
+	defer func() { rec.Timings[report.StageMeasure] += since(t) }()
+	r, err := quality.NoReference(img)
+	if err != nil {
+		return 0, 0
+	}
+	return r.Score.S, r.Blockiness
+}
+
+// measureRef fills PSNR, SSIM and PSNR-B of the compressed and of the restored image against the
+// reference (FBCNN's definitions, package quality), and the no-reference scores of both.
+func measureRef(rec *report.Record, ref, before, after pix.Image) error {
+	for _, m := range []struct {
+		f    func(a, b quality.Image) (float64, error)
+		b, a **float64
+	}{
+		{quality.PSNR, &rec.PSNRBefore, &rec.PSNRAfter},
+		{quality.SSIM, &rec.SSIMBefore, &rec.SSIMAfter},
+		{quality.PSNRB, &rec.PSNRBBefore, &rec.PSNRBAfter},
+	} {
+		vb, err := m.f(ref, before)
+		if err != nil {
+			return err
+		}
+		va, err := m.f(ref, after)
+		if err != nil {
+			return err
+		}
+		*m.b, *m.a = report.Float(vb), report.Float(va)
+	}
+	if s, err := quality.NRScore(before); err == nil {
+		rec.NRBefore = s.S
+	}
+	if s, err := quality.NRScore(after); err == nil {
+		rec.NRAfter = s.S
+	}
+	return nil
+}
+
+// encode writes the image as the output format with the input's ICC profile and EXIF and the
+// output tag. The image is restored in the stored orientation (the block grid is anchored there);
+// here it is turned upright, and the EXIF says so.
+func encode(rec *report.Record, img pix.Image, info *jpeg.Info, tag string, s Settings) ([]byte, error) {
+	md := jpeg.Metadata{ICC: info.ICC, Tag: tag}
+	if info.EXIF != nil {
+		md.EXIF = info.EXIF
+		if info.Orientation > 1 {
+			img = jpeg.Orient(img, info.Orientation)
+			md.EXIF = jpeg.EXIFWithOrientation(info.EXIF, 1)
+		}
+	}
+	t := time.Now()
+	var out []byte
+	var err error
+	if s.Format == FormatJPEG {
+		out, err = jpeg.EncodeJPEG(img, jpeg.EncodeOptions{Quality: s.JPEGQuality, Subsampling: jpeg.Sub444, Metadata: md})
+	} else {
+		out, err = jpeg.EncodePNG(img, md, png.BestSpeed)
+	}
+	rec.Timings[report.StageEncode] = since(t)
+	return out, failIf(report.StageEncode, report.ReasonEncodeFailed, err)
+}
+
+// write writes the output atomically. A fault that a retry may fix is returned as it is.
+func (j *Journey) write(ctx context.Context, rec *report.Record, out []byte) error {
+	t := time.Now()
+	if err := j.Store.WriteFile(ctx, rec.Output, out); err != nil {
+		if storage.Transient(err) {
+			return err
+		}
+		return fail(report.StageWrite, report.ReasonWriteFailed, err)
+	}
+	rec.Timings[report.StageWrite] = since(t)
+	return nil
+}

@@ -1,0 +1,33 @@
+package enhance
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"jpegrestore/jpeg"
+)
+
+// TagVersion starts every output tag; bump it when outputs made by older code must be redone.
+const TagVersion = "jpegrestore/v1"
+
+// outputTag identifies an output: the input's content, the model that restored it (rm nil: a
+// passthrough) with its ensemble and tile, and the output settings. An existing output with the
+// same tag is complete (writes are atomic) and is not redone.
+func outputTag(data []byte, rm *RouteModel, s Settings) string {
+	model := "passthrough"
+	if rm != nil {
+		model = fmt.Sprintf("%s ensemble=%d tile=%d", rm.Manifest.SHA256, rm.Ensemble, rm.Tiles().Tile)
+	}
+	sum := sha256.Sum256(data)
+	return fmt.Sprintf("%s input=%s model=%s format=%s q=%d cmyk=%d", TagVersion, hex.EncodeToString(sum[:]), model, s.Format, s.JPEGQuality, s.CMYK)
+}
+
+// TagHeadBytes is how much of an existing output Done needs to read.
+const TagHeadBytes = 4096
+
+// Done reports whether the head of an existing output carries the tag.
+func Done(head []byte, tag string) bool {
+	got, ok := jpeg.ReadTag(head)
+	return ok && got == tag
+}
