@@ -4,7 +4,7 @@
 #
 #   scripts/ship_model.sh PRESET CHECKPOINT [OPTIONS]
 #       e.g. scripts/ship_model.sh fast .train/fast/latest.pt
-#            scripts/ship_model.sh best .train/best7/m34.pt training/options/best-wide.yml
+#            scripts/ship_model.sh best .train/best7/m34.pt
 # OPTIONS (default training/options/PRESET.yml) names the network the checkpoint holds; its `name`
 # must be PRESET.
 #

@@ -24,6 +24,12 @@ def eval_weights(ckpt):
     return ckpt.get("net_ema") or ckpt["net"]
 
 
+def checkpoint_meta(ckpt):
+    """checkpoint_meta returns what a loaded checkpoint holds besides weights and optimizer state
+    (step, options, ...): what a slim checkpoint made from it keeps."""
+    return {k: v for k, v in ckpt.items() if k not in ("net", "net_ema", "optimizer")}
+
+
 def load_weights(path):
     """load_weights returns {name: tensor} from a .pt checkpoint (net_ema, else net) or an .onnx file."""
     path = str(path)

@@ -5,7 +5,7 @@ import torch
 from training.archs import ARCH_REGISTRY, build_arch
 from training.utils.options import load_options
 
-PRESETS = ["fast", "best", "best-wide"]  # best-wide: the shipped best (models/best.md)
+PRESETS = ["fast", "best"]
 
 
 def preset_net(name):

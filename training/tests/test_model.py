@@ -140,7 +140,7 @@ def test_run_with_workers_past_an_epoch(data, tmp_path):
 
 
 def test_dataset_packed(data, tmp_path):
-    from training.pack_data import pack
+    from training.tools.pack_data import pack
     n = pack([data / "train/a"], tmp_path / "crops.npz", 32, max_mb=1)
     assert n == 3 * 2  # 48x64 images hold one row of two 32x32 crops
     ds = JPEGDataset({"packed": str(tmp_path / "crops.npz"), "crop": 32})
@@ -149,7 +149,7 @@ def test_dataset_packed(data, tmp_path):
 
 def test_dataset_packed_whole(data, tmp_path):
     from training.data.jpeg_dataset import list_images, load_packed, load_rgb
-    from training.pack_data import NPZ_HEADROOM, pack_whole
+    from training.tools.pack_data import NPZ_HEADROOM, pack_whole
     files = list_images([data / "train/a"])
     n, mp = pack_whole([data / "train/a"], tmp_path / "files.npz", max_mb=1)
     assert n == 3 and mp == pytest.approx(3 * 48 * 64 / 1e6)

@@ -1,5 +1,5 @@
 """Pack clean training data into one .npz, so it can travel to a GPU machine:
-python3 training/pack_data.py -opt training/options/fast.yml [--out .train/crops.npz] [--size 160]
+python3 training/tools/pack_data.py -opt training/options/fast.yml [--out .train/crops.npz] [--size 160]
 [--max-mb 50] [--whole [--exclude EARLIER.npz ...]].
 
 Default: crops taken on a regular grid (stride = size) from every training image (never the
@@ -18,7 +18,7 @@ import io
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402

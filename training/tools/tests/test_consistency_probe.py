@@ -1,7 +1,7 @@
 """consistency_probe tests: the projection moves towards the encoded image, lands in the bins, and\nleaves a decoded JPEG's luma (already in its bins) nearly alone."""
 import numpy as np
 
-from training.consistency_probe import DCT8, bins, compress_case, project, quantized, rgb_to_ycc
+from training.tools.consistency_probe import DCT8, bins, compress_case, project, quantized, rgb_to_ycc
 
 
 def smooth_image(h=64, w=96):

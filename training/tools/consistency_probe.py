@@ -1,6 +1,6 @@
 """Probe: does projecting a restored image back onto its JPEG's quantization bins help?
 
-python3 training/consistency_probe.py -opt training/options/best.yml --ckpt CKPT [--cases 10,50,10>50,10>50@4]
+python3 training/tools/consistency_probe.py -opt training/options/best.yml --ckpt CKPT [--cases 10,50,10>50,10>50@4]
 
 A JPEG file fixes every quantized DCT coefficient c of the image its encoder saw: the true coefficient
 lay in [(c - 1/2) q, (c + 1/2) q]. Clamping the restored image's coefficients into those bins (luma on
@@ -21,7 +21,7 @@ import math
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 

@@ -3,16 +3,16 @@
 # 10 minutes, and which is given back when idle for half a minute. Run from the repository root there;
 # the calls follow each other at once:
 #
-#   training/gpu_stage.sh keep PACK.npz...   copy carried packs to /tmp/packs (one call per pack)
-#   training/gpu_stage.sh start [WAIT_S]     start train.py in its own session (it outlives the call)
+#   training/tools/gpu_stage.sh keep PACK.npz...   copy carried packs to /tmp/packs (one call per pack)
+#   training/tools/gpu_stage.sh start [WAIT_S]     start train.py in its own session (it outlives the call)
 #                                            on every kept pack and those in $PACKS, then wait up to
 #                                            WAIT_S (default 570) for the 4th periodic save
-#   training/gpu_stage.sh finish [WAIT_S]    wait for the end
+#   training/tools/gpu_stage.sh finish [WAIT_S]    wait for the end
 #
 # start and finish copy what is ready into $OUT: train.log, val.jsonl, and the periodic saves 2, 3 and
 # 4 and the last one as s2, s3, s4 and final, each split into float16 parts under the 16 MiB a file may
-# have (`ckpt_tool.py join` makes them one float32 checkpoint again). Settings by environment:
-#   OPT (training/options/best-wide.yml), INIT (models/best.onnx; a .pt or an exported .onnx),
+# have (`training/tools/ckpt_parts.py join` makes them one float32 checkpoint again). Settings by environment:
+#   OPT (training/options/best.yml), INIT (models/best.onnx; a .pt or an exported .onnx),
 #   MIN (10.5 minutes), DEV (cuda), PY (python3), PACKS (space-separated), and JPEGRESTORE_DATA (the
 #   carried folder with the validation images, data/val/kodak24/...).
 set -uo pipefail
@@ -61,15 +61,15 @@ start)
 			seen=$m; n=$((n + 1))
 			case $n in 2|3|4)
 				cp /tmp/run/latest.pt /tmp/snap.pt &&
-					"$0" training/ckpt_tool.py split /tmp/snap.pt /tmp/snaps/s$n --half >/dev/null &&
+					"$0" training/tools/ckpt_parts.py split /tmp/snap.pt /tmp/snaps/s$n --half >/dev/null &&
 					touch /tmp/snaps/s$n/READY;;
 			esac
 		done' "$PY" >/tmp/run/watch.txt 2>&1 </dev/null &
 	setsid bash -c '
 		"$0" training/train.py -opt "$1" --device "$2" --init "$3" --minutes "$4" "${@:5}" --out /tmp/run --slim
 		echo "rc $?"
-		"$0" training/ckpt_tool.py split /tmp/run/latest.pt /tmp/snaps/final --half && touch /tmp/snaps/final/READY
-		touch /tmp/run/DONE' "$PY" "${OPT:-training/options/best-wide.yml}" "${DEV:-cuda}" \
+		"$0" training/tools/ckpt_parts.py split /tmp/run/latest.pt /tmp/snaps/final --half && touch /tmp/snaps/final/READY
+		touch /tmp/run/DONE' "$PY" "${OPT:-training/options/best.yml}" "${DEV:-cuda}" \
 		"${INIT:-models/best.onnx}" "${MIN:-10.5}" "${packs[@]}" >/tmp/run/stdout.txt 2>&1 </dev/null &
 	while [ $(($(date +%s) - T0)) -lt "$wait_s" ] && [ ! -f /tmp/snaps/s4/READY ] && [ ! -f /tmp/run/DONE ]; do
 		sleep 2
@@ -80,7 +80,7 @@ finish)
 	while [ $(($(date +%s) - T0)) -lt "$wait_s" ] && [ ! -f /tmp/run/DONE ]; do sleep 2; done
 	;;
 *)
-	echo "usage: training/gpu_stage.sh keep PACK...|start [WAIT_S]|finish [WAIT_S]" >&2
+	echo "usage: training/tools/gpu_stage.sh keep PACK...|start [WAIT_S]|finish [WAIT_S]" >&2
 	exit 2
 	;;
 esac
