@@ -66,9 +66,10 @@ type view struct {
 type card struct{ Value, Label string }
 
 type reasonRow struct {
-	Reason Reason
-	Count  int64
-	Share  string
+	Reason  Reason
+	Count   int64
+	Share   string
+	Meaning string
 }
 
 type evalRowView struct {
@@ -166,7 +167,14 @@ func statCards(t *Stats) []card {
 func reasonRows(m map[Reason]int64, total int64) []reasonRow {
 	var rows []reasonRow
 	for r, n := range m {
-		rows = append(rows, reasonRow{Reason: r, Count: n, Share: fmt.Sprintf("%.1f%%", 100*float64(n)/float64(max(total, 1)))})
+		row := reasonRow{Reason: r, Count: n, Share: fmt.Sprintf("%.1f%%", 100*float64(n)/float64(max(total, 1)))}
+		if info, ok := r.Info(); ok {
+			row.Meaning = info.Doc
+			if info.Status == StatusFailed && info.Transient {
+				row.Meaning += " (may succeed on a rerun)"
+			}
+		}
+		rows = append(rows, row)
 	}
 	slices.SortFunc(rows, func(a, b reasonRow) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Reason, b.Reason))
