@@ -155,7 +155,7 @@ func TestRestoreOutcomes(t *testing.T) {
 		{"text.jpg", o{report.StatusSkipped, "", report.ReasonNotJPEG, ""}},
 		{"cut.jpg", o{report.StatusFailed, report.StageProbe, report.ReasonTruncated, ""}},
 		{"huge.jpg", o{report.StatusFailed, report.StageProbe, report.ReasonTooLarge, ""}},
-		{"missing.jpg", o{report.StatusFailed, report.StageRead, report.ReasonRead, ""}},
+		{"missing.jpg", o{report.StatusFailed, report.StageRead, report.ReasonReadFailed, ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, rec := run(tc.name)
@@ -296,7 +296,7 @@ func TestStorageFaults(t *testing.T) {
 		{"read-reset", "read", reset, true, ""},
 		{"head-reset", "head", reset, true, ""},
 		{"write-reset", "write", reset, true, ""},
-		{"read-denied", "read", denied, false, report.ReasonRead},
+		{"read-denied", "read", denied, false, report.ReasonReadFailed},
 		{"write-denied", "write", denied, false, report.ReasonWriteFailed},
 		{"head-denied", "head", denied, false, ""}, // an unreadable old output is redone
 	} {
@@ -456,4 +456,61 @@ func tiff(o int) []byte {
 	binary.LittleEndian.PutUint32(b[14:], 1)
 	binary.LittleEndian.PutUint16(b[18:], uint16(o))
 	return b
+}
+
+func TestCheckRel(t *testing.T) {
+	for _, tc := range []struct {
+		rel string
+		ok  bool
+	}{
+		{"a.jpg", true},
+		{"2019/x y/a.JPEG", true},
+		{"été/ünï.jpg", true},
+		{"../a.jpg", false},
+		{"a/../../b.jpg", false},
+		{"/etc/a.jpg", false},
+		{"a//b.jpg", false},
+		{"./a.jpg", false},
+		{"a/", false},
+		{"", false},
+		{"a\nb.jpg", false},
+		{"a\x00.jpg", false},
+		{"a\u0085.jpg", false},
+		{"gs://b/x.jpg", false},
+	} {
+		if err := CheckRel(tc.rel); (err == nil) != tc.ok {
+			t.Errorf("CheckRel(%q) = %v, want ok %v", tc.rel, err, tc.ok)
+		}
+	}
+}
+
+// TestNamesAreUntrusted: an input whose path could leave the output root, a symlink out of the
+// input root and an input whose output another one claimed each fail before anything is read.
+func TestNamesAreUntrusted(t *testing.T) {
+	data := jpegOf(t, gradient(32, 32, 3), 20, jpeg.Metadata{})
+	reads := 0
+	store := newStore(map[string][]byte{"gs://b/in/../../x.jpg": data, "/in/link.jpg": data, "/in/a.jpeg": data})
+	store.fail = func(op, _ string) error {
+		if op == "read" {
+			reads++
+		}
+		return nil
+	}
+	j := journey(t, store, FormatPNG, "identity", 1)
+	for _, tc := range []struct {
+		in   Input
+		want report.Reason
+	}{
+		{Input{URI: "gs://b/in/../../x.jpg", Root: "gs://b/in"}, report.ReasonUnsafeName},
+		{Input{URI: "/in/link.jpg", Root: "/in", OutsideRoot: true}, report.ReasonOutsideRoot},
+		{Input{URI: "/in/a.jpeg", Root: "/in", OutputTakenBy: "a.jpg"}, report.ReasonOutputTaken},
+	} {
+		rec, err := j.Restore(context.Background(), tc.in)
+		if err != nil || rec.Status != report.StatusFailed || rec.Reason != tc.want {
+			t.Errorf("%s: %+v, %v; want failed %s", tc.in.URI, rec, err, tc.want)
+		}
+	}
+	if reads != 0 || len(store.objs) != 3 {
+		t.Errorf("%d reads and %d objects after refusing every input", reads, len(store.objs))
+	}
 }

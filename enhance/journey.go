@@ -32,14 +32,17 @@ type Journey struct {
 	Budget *Budget
 }
 
-// Restore takes one input through read → probe → route → resume check → decode → restore →
+// Restore takes one input through name → read → probe → route → resume check → decode → restore →
 // encode → write, measuring its no-reference quality before and after restoring. An input whose
 // output is already complete (same tag) is skipped as done, without decoding; one routed to a
 // passthrough band is copied with its tag (JPEG output) or converted (PNG) and skipped as
 // passthrough.
 func (j *Journey) Restore(ctx context.Context, in Input) (report.Record, error) {
 	rec := NewRecord(in)
-	data, p, err := j.readProbe(ctx, &rec)
+	if err := j.name(&rec, in); err != nil {
+		return end(rec, err)
+	}
+	data, p, err := j.readProbe(ctx, &rec, in)
 	if err != nil {
 		return end(rec, err)
 	}
@@ -98,7 +101,7 @@ func (j *Journey) convert(ctx context.Context, rec *report.Record, data []byte, 
 // no-reference score, with nothing restored or written ("how bad is this bucket?").
 func (j *Journey) Survey(ctx context.Context, in Input) (report.Record, error) {
 	rec := NewRecord(in)
-	data, p, err := j.readProbe(ctx, &rec)
+	data, p, err := j.readProbe(ctx, &rec, in)
 	if err != nil {
 		return end(rec, err)
 	}
@@ -116,7 +119,7 @@ func (j *Journey) Survey(ctx context.Context, in Input) (report.Record, error) {
 // p is nil unless the record is probed.
 func (j *Journey) Probe(ctx context.Context, in Input) (rec report.Record, p *Probed, err error) {
 	rec = NewRecord(in)
-	if _, p, err = j.readProbe(ctx, &rec); err != nil {
+	if _, p, err = j.readProbe(ctx, &rec, in); err != nil {
 		rec, err = end(rec, err)
 		return rec, nil, err
 	}
@@ -139,7 +142,7 @@ type Reference struct {
 // library for a PNG). When it cannot be used, ref is nil and rec is its final record.
 func (j *Journey) Reference(ctx context.Context, in Input) (ref *Reference, rec report.Record, err error) {
 	rec = NewRecord(in)
-	data, err := j.read(ctx, &rec)
+	data, err := j.read(ctx, &rec, in)
 	if err == nil {
 		var img pix.Image
 		if img, err = decodeReference(data); err == nil {

@@ -51,6 +51,12 @@ func (s Settings) Validate() error {
 type Input struct {
 	URI  string `json:"uri"`
 	Root string `json:"root"`
+	// OutsideRoot marks a local symlink that resolves outside Root (storage.Object.OutsideRoot):
+	// it is not read.
+	OutsideRoot bool `json:"outside_root,omitempty"`
+	// OutputTakenBy, when set, is the path (below its root) of another input of the job whose
+	// output name this input's would be: this one is not restored (see transforms.ClaimOutputs).
+	OutputTakenBy string `json:"output_taken_by,omitempty"`
 }
 
 // OutputURI returns where the output of rel goes: under out, with the format's extension.
@@ -62,13 +68,41 @@ func OutputURI(out, rel, format string) string {
 	return storage.Join(out, strings.TrimSuffix(rel, path.Ext(rel))+ext)
 }
 
+// CheckRel returns an error when rel, an input's path below its root, could name an output
+// outside the output root, or cannot be a file name: it must be "/"-separated segments that are
+// neither empty, "." nor "..", without control characters.
+func CheckRel(rel string) error {
+	if rel == "" {
+		return errors.New("empty path")
+	}
+	for _, seg := range strings.Split(rel, "/") {
+		switch seg {
+		case "", ".", "..":
+			return fmt.Errorf("path %q has a %q segment", rel, seg)
+		}
+	}
+	for _, r := range rel {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return fmt.Errorf("path %q has the control character %U", rel, r)
+		}
+	}
+	return nil
+}
+
+// RelOf returns the input's path below its root, with "/" separators; its URI when it is not
+// below the root (CheckRel refuses that as an output name).
+func RelOf(in Input) string {
+	rel, err := storage.Rel(in.Root, in.URI)
+	if err != nil {
+		return in.URI
+	}
+	return rel
+}
+
 // NewRecord starts the record of an input: its URI, its path under the root, and the report
 // group it belongs to (the GCS bucket, or "local", and the first folder of that path).
 func NewRecord(in Input) report.Record {
-	rel, err := storage.Rel(in.Root, in.URI)
-	if err != nil {
-		rel = path.Base(in.URI)
-	}
+	rel := RelOf(in)
 	bucket, prefix := "local", ""
 	if storage.IsGCS(in.URI) {
 		bucket, _, _ = strings.Cut(strings.TrimPrefix(in.URI, "gs://"), "/")

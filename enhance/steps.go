@@ -97,15 +97,34 @@ func ended(rec report.Record, err error) report.Record {
 
 func since(t time.Time) float64 { return time.Since(t).Seconds() }
 
+// name names the input's output under the output root: its path below the input root with the
+// format's extension. A path that could leave the output root, or an output another input of the
+// job claimed first, ends the journey before anything is read.
+func (j *Journey) name(rec *report.Record, in Input) error {
+	if err := CheckRel(rec.Rel); err != nil {
+		return fail(report.StageName, report.ReasonUnsafeName, err)
+	}
+	rec.Format = j.Settings.Format
+	rec.Output = OutputURI(j.Settings.Out, rec.Rel, j.Settings.Format)
+	if in.OutputTakenBy != "" {
+		return fail(report.StageName, report.ReasonOutputTaken,
+			fmt.Errorf("%s would be written as %s, which %s gets", rec.Rel, rec.Output, in.OutputTakenBy))
+	}
+	return nil
+}
+
 // read reads the input. A fault that a retry may fix is returned as it is.
-func (j *Journey) read(ctx context.Context, rec *report.Record) ([]byte, error) {
+func (j *Journey) read(ctx context.Context, rec *report.Record, in Input) ([]byte, error) {
+	if in.OutsideRoot {
+		return nil, fail(report.StageRead, report.ReasonOutsideRoot, fmt.Errorf("%s is a symbolic link to a file outside %s", in.URI, in.Root))
+	}
 	t := time.Now()
 	data, err := j.Store.ReadFile(ctx, rec.URI)
 	if err != nil {
 		if storage.Transient(err) {
 			return nil, err
 		}
-		return nil, fail(report.StageRead, report.ReasonRead, err)
+		return nil, fail(report.StageRead, report.ReasonReadFailed, err)
 	}
 	rec.Bytes = int64(len(data))
 	rec.Timings[report.StageRead] = since(t)
@@ -113,8 +132,8 @@ func (j *Journey) read(ctx context.Context, rec *report.Record) ([]byte, error) 
 }
 
 // readProbe reads the input and probes it: the first steps of every journey over a JPEG.
-func (j *Journey) readProbe(ctx context.Context, rec *report.Record) ([]byte, *Probed, error) {
-	data, err := j.read(ctx, rec)
+func (j *Journey) readProbe(ctx context.Context, rec *report.Record, in Input) ([]byte, *Probed, error) {
+	data, err := j.read(ctx, rec, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -150,12 +169,11 @@ func probe(rec *report.Record, data []byte, lim jpeg.Limits) (*Probed, error) {
 	return &Probed{Info: info, Quality: q}, nil
 }
 
-// route picks the input's band by its luma QF, names its output and, unless the band passes
-// through, loads the band's model (rm is nil for a passthrough band).
+// route picks the input's band by its luma QF and, unless the band passes through, loads the
+// band's model (rm is nil for a passthrough band).
 func (j *Journey) route(rec *report.Record, p *Probed) (r route.Route, rm *RouteModel, err error) {
 	r = j.Settings.Routes.Pick(p.Quality.Luma.Quality)
-	rec.Route, rec.Format = r.Name, j.Settings.Format
-	rec.Output = OutputURI(j.Settings.Out, rec.Rel, j.Settings.Format)
+	rec.Route = r.Name
 	if !r.Passthrough {
 		rm, err = j.model(rec, r)
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -231,5 +232,76 @@ func TestRestoreValidate(t *testing.T) {
 	c := restoreConfig(t.TempDir(), t.TempDir(), "nonesuch")
 	if _, err := RunRestore(context.Background(), c); err == nil || !strings.Contains(err.Error(), "nonesuch") {
 		t.Errorf("a missing model did not fail at start-up: %v", err)
+	}
+}
+
+// TestUntrustedNames restores a bucket whose object names try to leave the output root, or share
+// an output name, into a local folder, where an escape would land on the real file system: every
+// input gets one record, the escapes fail before anything is written outside the output root,
+// and of a.jpg, a.jpeg and a.JPG one gets a.png and the others fail, nothing overwritten.
+func TestUntrustedNames(t *testing.T) {
+	img := encodeJPEG(t, gradient(48, 32, 3), 30)
+	objs := map[string][]byte{}
+	for _, name := range []string{"ok.jpg", "../../escape.jpg", "d/../../../up.jpg", "d//double.jpg",
+		"ctl\nname.jpg", "same/a.jpg", "same/a.jpeg", "same/a.JPG"} {
+		objs["in/"+name] = img
+	}
+	gcstest.Start(t, "archive", objs)
+	top := t.TempDir()
+	out := filepath.Join(top, "deep", "out")
+	res, err := RunRestore(context.Background(), restoreConfig("gs://archive/in", out, "identity"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range readRecords(t, report.Folder{Root: filepath.Join(out, ReportDirName)}.Records()) {
+		got[r.Rel] = string(r.Status) + "/" + string(r.Reason)
+	}
+	want := map[string]string{
+		"ok.jpg": "restored/", "../../escape.jpg": "failed/unsafe_name", "d/../../../up.jpg": "failed/unsafe_name",
+		"d//double.jpg": "failed/unsafe_name", "ctl\nname.jpg": "failed/unsafe_name",
+		"same/a.JPG": "restored/", "same/a.jpeg": "failed/output_taken", "same/a.jpg": "failed/output_taken",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if res.Summary.Totals.Matched != int64(len(objs)) {
+		t.Errorf("%d inputs in the summary, %d objects", res.Summary.Totals.Matched, len(objs))
+	}
+	// Nothing but the output root was written under the test's folder.
+	var written []string
+	filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(out, p)
+			written = append(written, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	sort.Strings(written)
+	wantFiles := []string{"_report/failures.jsonl", "_report/records.jsonl", "_report/report.html", "_report/summary.json", "ok.png", "same/a.png"}
+	if diff := cmp.Diff(wantFiles, written); diff != "" {
+		t.Errorf("files written (-want +got):\n%s", diff)
+	}
+}
+
+// TestSymlinksOutOfTheRoot: a symlink below a local input root that leads outside it is not
+// read; one that stays inside is restored.
+func TestSymlinksOutOfTheRoot(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	img := encodeJPEG(t, gradient(48, 32, 3), 30)
+	writeTree(t, dir, map[string][]byte{"in/a.jpg": img, "secret.jpg": img})
+	os.Symlink(filepath.Join(dir, "secret.jpg"), filepath.Join(in, "out-link.jpg"))
+	os.Symlink("a.jpg", filepath.Join(in, "in-link.jpg"))
+	if _, err := RunRestore(context.Background(), restoreConfig(in, out, "identity")); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range readRecords(t, report.Folder{Root: filepath.Join(out, ReportDirName)}.Records()) {
+		got[r.Rel] = string(r.Status) + "/" + string(r.Reason)
+	}
+	want := map[string]string{"a.jpg": "restored/", "in-link.jpg": "restored/", "out-link.jpg": "failed/outside_root"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }

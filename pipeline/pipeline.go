@@ -1,7 +1,8 @@
 // Package pipeline wires jpegrestore's jobs out of the transforms: composite PTransforms only,
 // with build-time validation and no I/O at construction.
 //
-//	match(glob) ─► reshuffle ─► restore (read, probe, route, enhance|passthrough, write, measure) ─► records
+//	match(glob) ─► claim outputs ─► restore (enhance's journey: name, read, probe, route, resume, decode,
+//	                                 restore, encode, write) ─► records
 //	records ─► record shards (merged by report.Finish into records.jsonl and failures.jsonl),
 //	           the summary (one combiner over bucket × prefix × route × QF band),
 //	           the examples (the restored records that changed most and least)
@@ -33,25 +34,26 @@ func init() {
 // ExamplesPerEnd is how many most- and least-changed images the report shows.
 const ExamplesPerEnd = 3
 
-// Restore builds match → reshuffle → restore and returns the records.
+// Restore builds match → claim outputs (grouped by output name) → restore and returns the records.
 func Restore(s beam.Scope, inputs, exclude []string, cfg transforms.RestoreConfig) beam.PCollection {
 	s = s.Scope("pipeline.Restore")
 	if len(inputs) == 0 {
 		panic("pipeline.Restore: no inputs")
 	}
-	return transforms.Restore(s, cfg, transforms.Match(s, inputs, exclude))
+	claimed := transforms.ClaimOutputs(s, cfg.Settings, transforms.Match(s, inputs, exclude))
+	return transforms.Restore(s, cfg, claimed)
 }
 
 // Eval builds match → reshuffle → eval and returns one record per reference and QF.
 func Eval(s beam.Scope, refs []string, cfg transforms.EvalConfig) beam.PCollection {
 	s = s.Scope("pipeline.Eval")
-	return transforms.Eval(s, cfg, transforms.Match(s, refs, nil))
+	return transforms.Eval(s, cfg, beam.Reshuffle(s, transforms.Match(s, refs, nil)))
 }
 
 // Survey builds match → reshuffle → survey (probe and no-reference score, no restoring).
 func Survey(s beam.Scope, inputs []string, cfg transforms.SurveyConfig) beam.PCollection {
 	s = s.Scope("pipeline.Survey")
-	return transforms.Survey(s, cfg, transforms.Match(s, inputs, nil))
+	return transforms.Survey(s, cfg, beam.Reshuffle(s, transforms.Match(s, inputs, nil)))
 }
 
 // ShardLines bounds the lines a record shard holds, and so the memory a worker spends on them.

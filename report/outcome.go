@@ -29,6 +29,8 @@ type Stage string
 
 // Stages, in the order an input meets them.
 const (
+	// StageName names the output from the input's path (restore only).
+	StageName    Stage = "name"
 	StageRead    Stage = "read"
 	StageProbe   Stage = "probe"
 	StageDecode  Stage = "decode"
@@ -41,7 +43,7 @@ const (
 
 // Stages lists the stages in journey order.
 func Stages() []Stage {
-	return []Stage{StageRead, StageProbe, StageDecode, StageEnhance, StageEncode, StageWrite, StageMeasure}
+	return []Stage{StageName, StageRead, StageProbe, StageDecode, StageEnhance, StageEncode, StageWrite, StageMeasure}
 }
 
 // Reason says why a record was skipped or failed. Each reason is declared once, below, with the
@@ -83,7 +85,10 @@ var (
 	ReasonPassthrough = declare("passthrough", StatusSkipped, false, "routed to a passthrough band: the input was copied (JPEG output) or converted losslessly (PNG), not restored")
 	ReasonNotJPEG     = declare("not_jpeg", StatusSkipped, false, "the input does not start with a JPEG marker")
 
-	ReasonRead         = declare("read", StatusFailed, true, "the input could not be read (missing, or a permission or storage fault that retries did not fix)")
+	ReasonUnsafeName   = declare("unsafe_name", StatusFailed, false, "the input's path below its root has '..', '.' or empty segments or control characters, so its output could land outside the output root; not read (rename it)")
+	ReasonOutputTaken  = declare("output_taken", StatusFailed, false, "another input (named in the error) gets the same output name, as a.jpg, a.jpeg and a.JPG all become a.png; the first by byte order of the path keeps it, rename the others")
+	ReasonOutsideRoot  = declare("outside_root", StatusFailed, false, "a symbolic link below the input root that leads to a file outside it; not read")
+	ReasonReadFailed   = declare("read_failed", StatusFailed, true, "the input could not be read: deleted since it was listed, no permission, or a storage fault that retries did not fix")
 	ReasonCorrupt      = declare("corrupt", StatusFailed, false, "the bytes violate the JPEG format (bad lengths, impossible values, damaged entropy data), or a reference image could not be decoded")
 	ReasonTruncated    = declare("truncated", StatusFailed, false, "the file ends before the image does")
 	ReasonUnsupported  = declare("unsupported", StatusFailed, false, "a valid JPEG that the decoder does not handle (lossless, hierarchical, 12-bit)")
@@ -91,7 +96,7 @@ var (
 	ReasonInferFailed  = declare("infer_failed", StatusFailed, true, "the route's model could not be loaded or run")
 	ReasonCancelled    = declare("cancelled", StatusFailed, true, "the job was stopped while the input was being restored")
 	ReasonEncodeFailed = declare("encode_failed", StatusFailed, false, "the output image could not be encoded")
-	ReasonWriteFailed  = declare("write_failed", StatusFailed, true, "the output could not be written")
+	ReasonWriteFailed  = declare("write_failed", StatusFailed, true, "the output could not be written: no permission, no space, or a storage fault that retries did not fix")
 	ReasonMeasure      = declare("measure_failed", StatusFailed, false, "the reference metrics could not be computed (the reference and the restored image differ in shape)")
 	// ReasonUnknown stands in for an empty or undeclared reason, and for a record without a valid
 	// status; no journey step produces it.

@@ -372,3 +372,42 @@ func TestWriteFileLocal(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestMatchSymlinks: links to files below the root are listed, marked when they lead outside
+// it; dangling links are listed (reading them fails); links to folders are not followed.
+func TestMatchSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"in/a.jpg": "a", "in/sub/b.jpg": "b", "secret.jpg": "s"})
+	for link, target := range map[string]string{
+		"in/inside.jpg":   filepath.Join(dir, "in", "sub", "b.jpg"),
+		"in/relative.jpg": filepath.Join("sub", "b.jpg"),
+		"in/outside.jpg":  filepath.Join(dir, "secret.jpg"),
+		"in/escape.jpg":   filepath.Join("..", "secret.jpg"),
+		"in/dangling.jpg": filepath.Join(dir, "none.jpg"),
+		"in/folder":       filepath.Join(dir, "in", "sub"),
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, filepath.FromSlash(link))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The root itself reached through a symlink: its files are inside.
+	if err := os.Symlink(filepath.Join(dir, "in"), filepath.Join(dir, "rootlink")); err != nil {
+		t.Fatal(err)
+	}
+	for _, root := range []string{"in", "rootlink"} {
+		got := map[string]bool{}
+		err := Match(t.Context(), filepath.Join(dir, root), func(o Object) error {
+			rel, _ := filepath.Rel(filepath.Join(dir, root), o.URI)
+			got[filepath.ToSlash(rel)] = o.OutsideRoot
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]bool{"a.jpg": false, "sub/b.jpg": false, "inside.jpg": false, "relative.jpg": false,
+			"outside.jpg": true, "escape.jpg": true, "dangling.jpg": false}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Match(%s) (-want +got):\n%s", root, diff)
+		}
+	}
+}

@@ -37,9 +37,12 @@ const listPageSize = 1000
 //
 // Below the root, Match skips GCS folder placeholders (names ending in "/"),
 // every path segment starting with "_tmp-" or ".jpegrestore-tmp" (temporary
-// files, including WriteFile's), and local entries that are not regular files
-// or symlinks to them; symlinked folders are followed only as the root, which
-// also rules out cycles. Each Object.URI has the pattern's form: relative
+// files, including WriteFile's), and local entries that are neither regular
+// files nor symlinks. Symlinked folders are followed only as the root, which
+// also rules out cycles. A symlink to a file is listed, with OutsideRoot set
+// when the file it resolves to lies outside the resolved root (the caller
+// refuses to read those: a name in the archive must not reach files elsewhere);
+// a dangling symlink is listed as it is (reading it fails). Each Object.URI has the pattern's form: relative
 // local patterns give relative (cleaned) paths.
 //
 // A pattern that matches nothing is not an error: Match returns nil without
@@ -78,6 +81,7 @@ func matchLocal(ctx context.Context, pattern string, fn func(Object) error) erro
 	// WalkDir does not follow a symlinked root; a trailing separator makes
 	// the kernel resolve it.
 	walkRoot := root
+	rootReal := "" // the root with symlinks resolved, once a symlink below it needs it
 	if info, err := os.Lstat(root); err == nil && info.Mode()&fs.ModeSymlink != 0 {
 		walkRoot = root + string(filepath.Separator)
 	}
@@ -111,12 +115,36 @@ func matchLocal(ctx context.Context, pattern string, fn func(Object) error) erro
 		if glob != nil && !matchSegs(glob, segs) {
 			return nil
 		}
-		info, err := os.Stat(p) // Follows symlinks.
+		if d.Type()&fs.ModeSymlink != 0 {
+			return matchLink(p, root, &rootReal, fn)
+		}
+		info, err := d.Info()
 		if err != nil || !info.Mode().IsRegular() {
-			return nil // Dangling symlink, socket, device, symlinked folder.
+			return nil // Socket, device, pipe: not a file to read.
 		}
 		return fn(Object{URI: p, Size: info.Size(), ModTime: info.ModTime()})
 	})
+}
+
+// matchLink lists a symbolic link found below the root: a link to a file is listed, marked
+// OutsideRoot when the file lies outside the (resolved) root, and a dangling link is listed too,
+// so that reading it fails on the record; a link to a folder is not followed.
+func matchLink(p, root string, rootReal *string, fn func(Object) error) error {
+	info, err := os.Stat(p)
+	if err != nil {
+		return fn(Object{URI: p}) // dangling
+	}
+	if !info.Mode().IsRegular() {
+		return nil
+	}
+	if *rootReal == "" {
+		if *rootReal, err = filepath.EvalSymlinks(root); err != nil {
+			return fmt.Errorf("storage: match %s: %w", root, err)
+		}
+	}
+	target, err := filepath.EvalSymlinks(p)
+	outside := err != nil || (target != *rootReal && !strings.HasPrefix(target, strings.TrimSuffix(*rootReal, string(filepath.Separator))+string(filepath.Separator)))
+	return fn(Object{URI: p, Size: info.Size(), ModTime: info.ModTime(), OutsideRoot: outside})
 }
 
 // globTail returns the "/"-separated part of the cleaned local pattern clean

@@ -22,6 +22,9 @@ type Object struct {
 	// ModTime is the file's modification time, or the GCS object's last
 	// update time.
 	ModTime time.Time
+	// OutsideRoot marks a local symlink below the listed root that resolves
+	// to a file outside it (see Match).
+	OutsideRoot bool
 }
 
 // IsGCS reports whether uri names a Google Cloud Storage object or prefix,

@@ -18,12 +18,12 @@ func init() {
 
 // Match expands input URIs (files, folders, bucket prefixes, globs) into one enhance.Input per
 // object, skipping anything under the exclude prefixes (the job's own output and report folders
-// when they sit inside an input), then reshuffles so later stages spread over workers.
+// when they sit inside an input). One listing emits every input, so the caller spreads them over
+// workers next (beam.Reshuffle, or ClaimOutputs, which groups them).
 func Match(s beam.Scope, patterns []string, exclude []string) beam.PCollection {
 	s = s.Scope("transforms.Match")
 	in := beam.CreateList(s, patterns)
-	matched := beam.ParDo(s, &matchFn{Exclude: exclude}, in)
-	return beam.Reshuffle(s, matched)
+	return beam.ParDo(s, &matchFn{Exclude: exclude}, in)
 }
 
 type matchFn struct {
@@ -39,7 +39,7 @@ func (f *matchFn) ProcessElement(ctx context.Context, pattern string, emit func(
 			}
 		}
 		progress().AddTotal(1)
-		emit(enhance.Input{URI: o.URI, Root: root})
+		emit(enhance.Input{URI: o.URI, Root: root, OutsideRoot: o.OutsideRoot})
 		return nil
 	})
 }

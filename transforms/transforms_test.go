@@ -103,7 +103,7 @@ func TestRestoreFnAndSurveyFn(t *testing.T) {
 			}
 			// Inputs run side by side, so records come in the order they finish.
 			sort.Slice(got, func(i, j int) bool { return got[i].Rel < got[j].Rel })
-			want := []o{{"bad.jpg", report.StatusSkipped, report.ReasonNotJPEG}, {"missing.jpg", report.StatusFailed, report.ReasonRead}, {"p/q20.jpg", report.StatusRestored, ""}}
+			want := []o{{"bad.jpg", report.StatusSkipped, report.ReasonNotJPEG}, {"missing.jpg", report.StatusFailed, report.ReasonReadFailed}, {"p/q20.jpg", report.StatusRestored, ""}}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("records (-want +got):\n%s", diff)
 			}
