@@ -281,44 +281,71 @@ func TestRestoreGrayAndPassthrough(t *testing.T) {
 	}
 }
 
-// TestStorageFaults: a fault a retry may fix is returned for the caller to retry; any other
-// becomes a failed record at its stage.
+// TestStorageFaults: a read or write that fails (once the store's retries are spent) fails its
+// input with its reason; an output that cannot be checked is redone.
 func TestStorageFaults(t *testing.T) {
 	data := jpegOf(t, gradient(32, 32, 3), 20, jpeg.Metadata{})
-	reset := fmt.Errorf("storage: read: %w", syscall.ECONNRESET)
-	denied := fmt.Errorf("storage: write: %w", fs.ErrPermission)
+	reset := fmt.Errorf("storage: read: %w (after 8 tries)", syscall.ECONNRESET)
 	for _, tc := range []struct {
-		name, op      string
-		err           error
-		wantTransient bool
-		want          report.Reason
+		name, op string
+		want     report.Reason
+		status   report.Status
 	}{
-		{"read-reset", "read", reset, true, ""},
-		{"head-reset", "head", reset, true, ""},
-		{"write-reset", "write", reset, true, ""},
-		{"read-denied", "read", denied, false, report.ReasonReadFailed},
-		{"write-denied", "write", denied, false, report.ReasonWriteFailed},
-		{"head-denied", "head", denied, false, ""}, // an unreadable old output is redone
+		{"read", "read", report.ReasonReadFailed, report.StatusFailed},
+		{"write", "write", report.ReasonWriteFailed, report.StatusFailed},
+		{"head", "head", "", report.StatusRestored},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := newStore(map[string][]byte{"/in/x.jpg": data})
 			store.fail = func(op, _ string) error {
 				if op == tc.op {
-					return tc.err
+					return reset
 				}
 				return nil
 			}
 			rec, err := journey(t, store, FormatPNG, "identity", 1).Restore(context.Background(), Input{URI: "/in/x.jpg", Root: "/in"})
-			if tc.wantTransient {
-				if !errors.Is(err, syscall.ECONNRESET) {
-					t.Errorf("transient fault: record %+v, error %v", rec, err)
-				}
-				return
+			if err != nil || rec.Status != tc.status || rec.Reason != tc.want {
+				t.Errorf("record %+v, error %v; want %s %q", rec, err, tc.status, tc.want)
 			}
-			if err != nil || rec.Reason != tc.want {
-				t.Errorf("record %+v, error %v; want reason %q", rec, err, tc.want)
+			if info, _ := rec.Reason.Info(); tc.want != "" && !info.Transient {
+				t.Errorf("%s is not declared transient", rec.Reason)
 			}
 		})
+	}
+}
+
+// TestSinkUnusable: after SinkFailureLimit writes in a row fail, the journey says the output is
+// unusable instead of failing one more input; a write that succeeds starts the count again.
+func TestSinkUnusable(t *testing.T) {
+	data := jpegOf(t, gradient(32, 32, 3), 20, jpeg.Metadata{})
+	store := newStore(map[string][]byte{"/in/x.jpg": data})
+	broken := true
+	store.fail = func(op, _ string) error {
+		if op == "write" && broken {
+			return fmt.Errorf("storage: write: %w", fs.ErrPermission)
+		}
+		return nil
+	}
+	j := journey(t, store, FormatPNG, "identity", 1)
+	restore := func() (report.Record, error) {
+		return j.Restore(context.Background(), Input{URI: "/in/x.jpg", Root: "/in"})
+	}
+	for i := 1; i < SinkFailureLimit; i++ {
+		if rec, err := restore(); err != nil || rec.Reason != report.ReasonWriteFailed {
+			t.Fatalf("write %d: %+v, %v", i, rec, err)
+		}
+	}
+	broken = false
+	if rec, err := restore(); err != nil || rec.Status != report.StatusRestored {
+		t.Fatalf("a good write: %+v, %v", rec, err)
+	}
+	delete(store.objs, "/out/x.png") // so the next ones write again
+	broken = true
+	for i := 1; i < SinkFailureLimit; i++ {
+		restore()
+	}
+	if _, err := restore(); !errors.Is(err, ErrSinkUnusable) || !strings.Contains(err.Error(), "10 writes in a row failed") {
+		t.Errorf("write %d in a row: %v, want ErrSinkUnusable", SinkFailureLimit, err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"jpegrestore/pix"
 	"jpegrestore/report"
 	"jpegrestore/route"
+	"jpegrestore/storage"
 )
 
 // Store is where a journey reads inputs and writes outputs: storage.Store (local files and
@@ -20,9 +21,10 @@ type Store interface {
 
 // Journey takes the inputs of one job through their steps. Each method handles one input from
 // start to end and returns its record: restored (or surveyed, probed), skipped with a reason, or
-// failed with the stage and the reason. The error result is for transient storage faults only
-// (see storage.Transient): the caller retries those, and the record is then meaningless. A
-// Journey is safe for concurrent use.
+// failed with the stage and the reason. Storage faults are retried by package storage and
+// counted in the record; a read or write that still fails is a failed record like any other.
+// The error result is for the job, not the input: the output has become unusable (see
+// ErrSinkUnusable), and the caller must stop. A Journey is safe for concurrent use.
 type Journey struct {
 	Settings Settings
 	// Models restores; nil for jobs that restore nothing (survey, probe).
@@ -30,6 +32,23 @@ type Journey struct {
 	Store  Store
 	// Budget bounds the pixels being decoded, restored and encoded at once; nil bounds nothing.
 	Budget *Budget
+	// Sink counts the writes that failed in a row; nil: the journey counts its own.
+	Sink *SinkGuard
+
+	ownSink SinkGuard
+}
+
+// run starts the record of in and takes it through steps, which fill it; it ends the record with
+// the steps' outcome and counts the storage retries they met.
+func (j *Journey) run(ctx context.Context, in Input, steps func(ctx context.Context, rec *report.Record) error) (report.Record, error) {
+	ctx, retries := storage.CountRetries(ctx)
+	rec := NewRecord(in)
+	err := steps(ctx, &rec)
+	rec.Retries = retries.Counts()
+	if err != nil {
+		return end(rec, err)
+	}
+	return rec, nil
 }
 
 // Restore takes one input through name → read → probe → route → resume check → decode → restore →
@@ -38,44 +57,45 @@ type Journey struct {
 // passthrough band is copied with its tag (JPEG output) or converted (PNG) and skipped as
 // passthrough.
 func (j *Journey) Restore(ctx context.Context, in Input) (report.Record, error) {
-	rec := NewRecord(in)
-	if err := j.name(&rec, in); err != nil {
-		return end(rec, err)
-	}
-	data, p, err := j.readProbe(ctx, &rec, in)
-	if err != nil {
-		return end(rec, err)
-	}
-	r, rm, err := j.route(&rec, p)
-	if err != nil {
-		return end(rec, err)
-	}
-	tag := outputTag(data, rm, j.Settings)
-	if err := j.resume(ctx, &rec, tag); err != nil {
-		return end(rec, err)
-	}
-	var out []byte
-	if r.Passthrough && j.Settings.Format == FormatJPEG {
-		// The original bytes with the tag inserted: lossless, nothing decoded.
-		out, err = jpeg.InsertTag(data, tag)
-		err = failIf(report.StageEncode, report.ReasonEncodeFailed, err)
-	} else {
-		release := j.Budget.Acquire(int64(rec.Width) * int64(rec.Height))
-		out, err = j.convert(ctx, &rec, data, p, rm, tag)
-		release()
-	}
-	if err != nil {
-		return end(rec, err)
-	}
-	if err := j.write(ctx, &rec, out); err != nil {
-		return end(rec, err)
-	}
-	if r.Passthrough {
-		rec.Status, rec.Reason = report.StatusSkipped, report.ReasonPassthrough
-	} else {
-		rec.Status = report.StatusRestored
-	}
-	return rec, nil
+	return j.run(ctx, in, func(ctx context.Context, rec *report.Record) error {
+		if err := j.name(rec, in); err != nil {
+			return err
+		}
+		data, p, err := j.readProbe(ctx, rec, in)
+		if err != nil {
+			return err
+		}
+		r, rm, err := j.route(rec, p)
+		if err != nil {
+			return err
+		}
+		tag := outputTag(data, rm, j.Settings)
+		if err := j.resume(ctx, rec, tag); err != nil {
+			return err
+		}
+		var out []byte
+		if r.Passthrough && j.Settings.Format == FormatJPEG {
+			// The original bytes with the tag inserted: lossless, nothing decoded.
+			out, err = jpeg.InsertTag(data, tag)
+			err = failIf(report.StageEncode, report.ReasonEncodeFailed, err)
+		} else {
+			release := j.Budget.Acquire(int64(rec.Width) * int64(rec.Height))
+			out, err = j.convert(ctx, rec, data, p, rm, tag)
+			release()
+		}
+		if err != nil {
+			return err
+		}
+		if err := j.write(ctx, rec, out); err != nil {
+			return err
+		}
+		if r.Passthrough {
+			rec.Status, rec.Reason = report.StatusSkipped, report.ReasonPassthrough
+		} else {
+			rec.Status = report.StatusRestored
+		}
+		return nil
+	})
 }
 
 // convert decodes, restores (rm nil: passes through) and encodes a probed input, measuring its
@@ -100,31 +120,34 @@ func (j *Journey) convert(ctx context.Context, rec *report.Record, data []byte, 
 // Survey takes one input through read → probe → decode → measure: its quality factor and
 // no-reference score, with nothing restored or written ("how bad is this bucket?").
 func (j *Journey) Survey(ctx context.Context, in Input) (report.Record, error) {
-	rec := NewRecord(in)
-	data, p, err := j.readProbe(ctx, &rec, in)
-	if err != nil {
-		return end(rec, err)
-	}
-	rec.Route = report.RouteSurvey
-	img, err := decode(&rec, data, p, j.Settings)
-	if err != nil {
-		return end(rec, err)
-	}
-	rec.NRBefore, rec.BlockinessBefore = measureNR(&rec, img)
-	rec.Status = report.StatusSurveyed
-	return rec, nil
+	return j.run(ctx, in, func(ctx context.Context, rec *report.Record) error {
+		data, p, err := j.readProbe(ctx, rec, in)
+		if err != nil {
+			return err
+		}
+		rec.Route = report.RouteSurvey
+		img, err := decode(rec, data, p, j.Settings)
+		if err != nil {
+			return err
+		}
+		rec.NRBefore, rec.BlockinessBefore = measureNR(rec, img)
+		rec.Status = report.StatusSurveyed
+		return nil
+	})
 }
 
 // Probe takes one input through read → probe: its markers and quality factor, nothing decoded.
 // p is nil unless the record is probed.
 func (j *Journey) Probe(ctx context.Context, in Input) (rec report.Record, p *Probed, err error) {
-	rec = NewRecord(in)
-	if _, p, err = j.readProbe(ctx, &rec, in); err != nil {
-		rec, err = end(rec, err)
-		return rec, nil, err
-	}
-	rec.Status = report.StatusProbed
-	return rec, p, nil
+	rec, err = j.run(ctx, in, func(ctx context.Context, rec *report.Record) error {
+		var err error
+		if _, p, err = j.readProbe(ctx, rec, in); err != nil {
+			return err
+		}
+		rec.Status = report.StatusProbed
+		return nil
+	})
+	return rec, p, err
 }
 
 // EvalRoutes are the routes of an eval job: one, every QF through the job's default model.
@@ -141,16 +164,19 @@ type Reference struct {
 // Reference takes a clean reference image through read → decode (libjpeg for a JPEG, the standard
 // library for a PNG). When it cannot be used, ref is nil and rec is its final record.
 func (j *Journey) Reference(ctx context.Context, in Input) (ref *Reference, rec report.Record, err error) {
-	rec = NewRecord(in)
-	data, err := j.read(ctx, &rec, in)
-	if err == nil {
-		var img pix.Image
-		if img, err = decodeReference(data); err == nil {
-			return &Reference{Input: in, Bytes: rec.Bytes, Image: img}, report.Record{}, nil
+	rec, err = j.run(ctx, in, func(ctx context.Context, rec *report.Record) error {
+		data, err := j.read(ctx, rec, in)
+		if err != nil {
+			return err
 		}
-	}
-	rec, err = end(rec, err)
-	return nil, rec, err
+		img, err := decodeReference(data)
+		if err != nil {
+			return err
+		}
+		ref = &Reference{Input: in, Bytes: rec.Bytes, Image: img}
+		return nil
+	})
+	return ref, rec, err
 }
 
 // EvalAt takes a reference through the published protocol at one quality factor: compress with

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/png" // also decodes PNG references
-	"io/fs"
+	"sync/atomic"
 	"time"
 
 	"jpegrestore/jpeg"
@@ -15,12 +15,11 @@ import (
 	"jpegrestore/quality"
 	"jpegrestore/report"
 	"jpegrestore/route"
-	"jpegrestore/storage"
 )
 
 // The steps of the journeys. Each fills its part of the record (fields and timing) and returns
 // nil, an *outcome (the input ends here: skipped, or failed at the step's stage for a typed
-// reason), or a transient storage fault for the caller to retry.
+// reason), or ErrSinkUnusable (the job must stop).
 
 // outcome ends an input's journey early.
 type outcome struct {
@@ -73,7 +72,7 @@ func reasonOf(err error, fallback report.Reason) report.Reason {
 }
 
 // end returns the record of a journey that ended with err: an outcome becomes the record's
-// status, stage, reason and error; any other error is a transient fault for the caller to retry.
+// status, stage, reason and error; any other error (ErrSinkUnusable) is the job's, for the caller.
 func end(rec report.Record, err error) (report.Record, error) {
 	var o *outcome
 	if !errors.As(err, &o) {
@@ -113,7 +112,7 @@ func (j *Journey) name(rec *report.Record, in Input) error {
 	return nil
 }
 
-// read reads the input. A fault that a retry may fix is returned as it is.
+// read reads the input (the store has retried what a retry may fix).
 func (j *Journey) read(ctx context.Context, rec *report.Record, in Input) ([]byte, error) {
 	if in.OutsideRoot {
 		return nil, fail(report.StageRead, report.ReasonOutsideRoot, fmt.Errorf("%s is a symbolic link to a file outside %s", in.URI, in.Root))
@@ -121,9 +120,6 @@ func (j *Journey) read(ctx context.Context, rec *report.Record, in Input) ([]byt
 	t := time.Now()
 	data, err := j.Store.ReadFile(ctx, rec.URI)
 	if err != nil {
-		if storage.Transient(err) {
-			return nil, err
-		}
 		return nil, fail(report.StageRead, report.ReasonReadFailed, err)
 	}
 	rec.Bytes = int64(len(data))
@@ -191,14 +187,11 @@ func (j *Journey) model(rec *report.Record, r route.Route) (*RouteModel, error) 
 }
 
 // resume skips the input as done when its output exists and carries the tag. An output that is
-// missing, unreadable for good, or made otherwise is redone; a transient fault is returned.
+// missing, made otherwise or unreadable is redone: writing it again is safe.
 func (j *Journey) resume(ctx context.Context, rec *report.Record, tag string) error {
 	head, err := j.Store.ReadHead(ctx, rec.Output, TagHeadBytes)
-	switch {
-	case err == nil && Done(head, tag):
+	if err == nil && Done(head, tag) {
 		return skip(report.ReasonDone, nil)
-	case err != nil && !errors.Is(err, fs.ErrNotExist) && storage.Transient(err):
-		return err
 	}
 	return nil
 }
@@ -317,15 +310,34 @@ func encode(rec *report.Record, img pix.Image, info *jpeg.Info, tag string, s Se
 	return out, failIf(report.StageEncode, report.ReasonEncodeFailed, err)
 }
 
-// write writes the output atomically. A fault that a retry may fix is returned as it is.
+// SinkFailureLimit is how many writes in a row may fail (after their retries) before a journey
+// calls its output unusable.
+const SinkFailureLimit = 10
+
+// ErrSinkUnusable says that the output cannot take writes any more (the bucket is gone, the
+// permission was revoked, the disk is full): a job that meets it stops rather than churn
+// through its inputs marking each failed. What was written stays written.
+var ErrSinkUnusable = errors.New("jpegrestore: the output is unusable")
+
+// SinkGuard counts the writes to one output root that failed in a row, over every journey that
+// shares it (all of a process's, with transforms). The zero value is ready to use.
+type SinkGuard struct{ failures atomic.Int64 }
+
+// write writes the output atomically (the store has retried what a retry may fix). A failure
+// fails the input; SinkFailureLimit failures in a row make the output unusable.
 func (j *Journey) write(ctx context.Context, rec *report.Record, out []byte) error {
+	sink := j.Sink
+	if sink == nil {
+		sink = &j.ownSink
+	}
 	t := time.Now()
 	if err := j.Store.WriteFile(ctx, rec.Output, out); err != nil {
-		if storage.Transient(err) {
-			return err
+		if n := sink.failures.Add(1); n >= SinkFailureLimit {
+			return fmt.Errorf("%w: %d writes in a row failed, the last: %v", ErrSinkUnusable, n, err)
 		}
 		return fail(report.StageWrite, report.ReasonWriteFailed, err)
 	}
+	sink.failures.Store(0)
 	rec.Timings[report.StageWrite] = since(t)
 	return nil
 }

@@ -45,11 +45,11 @@ func (c *EvalConfig) Validate() error {
 	return nil
 }
 
-// Pipeline builds the eval graph.
-func (c *EvalConfig) Pipeline() *beam.Pipeline {
+// Pipeline builds the eval graph, its report going to f.
+func (c *EvalConfig) Pipeline(f report.Folder) *beam.Pipeline {
 	p, s := beam.NewPipelineWithRoot()
 	records := pipeline.Eval(s, []string{c.Reference}, c.EvalConfig)
-	pipeline.WriteReport(s, report.Folder{Root: c.Out}, records)
+	pipeline.WriteReport(s, f, records)
 	return p
 }
 
@@ -70,7 +70,7 @@ func RunEval(ctx context.Context, c EvalConfig) (*Result, error) {
 		return nil, err
 	}
 	defer release()
-	res, err := run(ctx, "eval", c.Pipeline(), c.Out, meta, c.Progress, false)
+	res, err := run(ctx, "eval", c.Pipeline, c.Out, meta, c.Progress, false)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"os"
 	"testing"
 
@@ -14,6 +16,7 @@ func TestMain(m *testing.M) {
 	log.LogLevel = "warn"
 	if os.Getenv("JPEGRESTORE_TEST_VERBOSE") == "" {
 		log.SetLogger(quiet{})
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil))) // Prism's own log
 	}
 	ptest.Main(m)
 }

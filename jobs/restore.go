@@ -53,11 +53,11 @@ func (c *RestoreConfig) Validate() error {
 	return nil
 }
 
-// Pipeline builds the restore graph.
-func (c *RestoreConfig) Pipeline() *beam.Pipeline {
+// Pipeline builds the restore graph, its report going to f.
+func (c *RestoreConfig) Pipeline(f report.Folder) *beam.Pipeline {
 	p, s := beam.NewPipelineWithRoot()
 	records := pipeline.Restore(s, c.Inputs, []string{c.Out, c.Report}, c.RestoreConfig)
-	pipeline.WriteReport(s, report.Folder{Root: c.Report}, records)
+	pipeline.WriteReport(s, f, records)
 	return p
 }
 
@@ -76,5 +76,5 @@ func RunRestore(ctx context.Context, c RestoreConfig) (*Result, error) {
 		return nil, err
 	}
 	defer release()
-	return run(ctx, "restore", c.Pipeline(), c.Report, meta, c.Progress, true)
+	return run(ctx, "restore", c.Pipeline, c.Report, meta, c.Progress, true)
 }

@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"image/png"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -303,5 +306,49 @@ func TestSymlinksOutOfTheRoot(t *testing.T) {
 	want := map[string]string{"a.jpg": "restored/", "in-link.jpg": "restored/", "out-link.jpg": "failed/outside_root"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
+
+// TestOverlappingRuns: two restores of the same archive into the same output, at once (a recurring
+// job whose last run is still going), each finish with a complete report: nothing is lost from
+// either, and every output is whole.
+func TestOverlappingRuns(t *testing.T) {
+	in, out := t.TempDir(), filepath.Join(t.TempDir(), "out")
+	objs := map[string][]byte{}
+	for i := range 12 {
+		objs[fmt.Sprintf("p%d/img%02d.jpg", i%2, i)] = encodeJPEG(t, gradient(48, 32, 3), 20+i)
+	}
+	writeTree(t, in, objs)
+	var wg sync.WaitGroup
+	results := make([]*Result, 2)
+	errs := make([]error, 2)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = RunRestore(context.Background(), restoreConfig(in, out, "identity"))
+		}()
+	}
+	wg.Wait()
+	for i, res := range results {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if tot := res.Summary.Totals; tot.Matched != 12 || tot.Restored+tot.Skipped[report.ReasonDone] != 12 {
+			t.Errorf("run %d: %+v", i, tot)
+		}
+	}
+	recs := readRecords(t, report.Folder{Root: filepath.Join(out, ReportDirName)}.Records())
+	if len(recs) != 12 {
+		t.Errorf("records.jsonl holds %d records, want 12", len(recs))
+	}
+	for _, r := range recs {
+		b, err := os.ReadFile(r.Output)
+		if err != nil || r.Status == report.StatusFailed {
+			t.Fatalf("%s: %s %v", r.Rel, r.Status, err)
+		}
+		if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+			t.Errorf("%s does not decode: %v", r.Output, err)
+		}
 	}
 }

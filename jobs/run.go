@@ -56,9 +56,12 @@ func preload(models enhance.ModelConfig, rt transforms.Runtime, routes route.Rou
 	return m.Close, nil
 }
 
-// run executes a pipeline with a progress line and finishes its report folder (report.Finish);
-// with examples, the report shows before/after crops.
-func run(ctx context.Context, job string, p *beam.Pipeline, root string, meta map[string]any, progressTo io.Writer, examples bool) (*Result, error) {
+// run builds and executes a job's pipeline for a new run of the report folder at root, with a
+// progress line, and completes the folder (report.Finish); with examples, the report shows
+// before/after crops.
+func run(ctx context.Context, job string, build func(report.Folder) *beam.Pipeline, root string, meta map[string]any, progressTo io.Writer, examples bool) (*Result, error) {
+	folder := report.Folder{Root: root, Run: report.NewRun()}
+	p := build(folder)
 	prog := report.NewProgress(io.Discard, false)
 	if progressTo != nil {
 		prog = report.NewProgress(progressTo, true)
@@ -67,9 +70,13 @@ func run(ctx context.Context, job string, p *beam.Pipeline, root string, meta ma
 	defer transforms.SetProgress(nil)
 	prog.Start(500 * time.Millisecond)
 	start := time.Now()
+	retries := storage.Retries()
 	res, err := beamx.RunWithMetrics(ctx, p) // the runner named by Beam's --runner flag; Prism in-process by default
 	prog.Stop()
 	if err != nil {
+		if line := sinkUnusable(err); line != "" {
+			return nil, fmt.Errorf("%s: stopped: %s", job, line)
+		}
 		return nil, fmt.Errorf("%s: pipeline: %w", job, err)
 	}
 	meta["started"], meta["finished"] = start.UTC().Format(time.RFC3339), time.Now().UTC().Format(time.RFC3339)
@@ -78,15 +85,40 @@ func run(ctx context.Context, job string, p *beam.Pipeline, root string, meta ma
 		meta["beam_metrics"] = beamMetrics(res)
 	}
 	meta["pools"] = gpuworker.Pools()
+	meta[report.MetaStorageRetries] = countsSince(retries, storage.Retries())
 	var crops report.CropFunc
 	if examples {
 		crops = func(ctx context.Context, r report.Record) (report.Example, error) {
 			return enhance.Crops(ctx, storage.Store{}, r)
 		}
 	}
-	s, err := report.Finish(ctx, report.Folder{Root: root}, meta, crops)
+	meta["run"] = folder.Run
+	s, err := report.Finish(ctx, folder, meta, crops)
 	if err != nil {
 		return nil, fmt.Errorf("%s: report: %w", job, err)
 	}
 	return &Result{Summary: s, Report: root, Failed: s.Failures}, nil
+}
+
+// sinkUnusable returns the line that says why the output became unusable when err (a pipeline's
+// failure, whose text the runner may have wrapped in much else) holds one, else "".
+func sinkUnusable(err error) string {
+	msg := err.Error()
+	i := strings.Index(msg, enhance.ErrSinkUnusable.Error())
+	if i < 0 {
+		return ""
+	}
+	line, _, _ := strings.Cut(msg[i:], "\n")
+	return line
+}
+
+// countsSince returns the counts of now that grew since before.
+func countsSince(before, now map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for k, n := range now {
+		if d := n - before[k]; d > 0 {
+			out[k] = d
+		}
+	}
+	return out
 }

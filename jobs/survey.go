@@ -34,11 +34,11 @@ func (c *SurveyConfig) Validate() error {
 	return nil
 }
 
-// Pipeline builds the survey graph.
-func (c *SurveyConfig) Pipeline() *beam.Pipeline {
+// Pipeline builds the survey graph, its report going to f.
+func (c *SurveyConfig) Pipeline(f report.Folder) *beam.Pipeline {
 	p, s := beam.NewPipelineWithRoot()
 	records := pipeline.Survey(s, c.Inputs, c.SurveyConfig)
-	pipeline.WriteReport(s, report.Folder{Root: c.Out}, records)
+	pipeline.WriteReport(s, f, records)
 	return p
 }
 
@@ -48,5 +48,5 @@ func RunSurvey(ctx context.Context, c SurveyConfig) (*Result, error) {
 		return nil, err
 	}
 	meta := map[string]any{"job": "report", "inputs": c.Inputs}
-	return run(ctx, "report", c.Pipeline(), c.Out, meta, c.Progress, false)
+	return run(ctx, "report", c.Pipeline, c.Out, meta, c.Progress, false)
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"os"
+	"time"
 
 	"jpegrestore/storage"
 )
@@ -22,15 +24,27 @@ import (
 //	failures.jsonl  the failed records                   (likewise)
 //	summary.json    the Summary, with the job's Meta     (written once, by Finish)
 //	report.html     the self-contained page              (Finish)
-//	_tmp-report/    the pipeline's parts, deleted by Finish: record shards (shards/shard-*.jsonl,
+//	_tmp-report/RUN/  one run's parts, deleted by its Finish: record shards (shards/shard-*.jsonl,
 //	                one or more per bundle; a retried bundle may repeat records, which the merge
 //	                drops), the combined summary (summary.json) and the examples (examples.json)
 //
-// The "_tmp-" prefix keeps the parts out of any input that includes the report folder (see
-// storage.Match).
+// Each run keeps its parts apart, so runs on one folder at once (a recurring job whose last run
+// is still going) never merge or delete each other's records: each writes a complete report of
+// its own inputs, and the files are those of the run that finished last. A crashed run's parts
+// stay behind, unread. The "_tmp-" prefix keeps the parts out of any input that includes the
+// report folder (see storage.Match).
 type Folder struct {
 	// Root is the folder's URI.
 	Root string
+	// Run names this run's parts (NewRun).
+	Run string
+}
+
+// NewRun returns a new run name: the time, to the second, and a random suffix.
+func NewRun() string {
+	var id [4]byte
+	rand.Read(id[:])
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(id[:])
 }
 
 // File names under the report root.
@@ -50,12 +64,15 @@ func (f Folder) Failures() string { return f.join(FailuresFile) }
 func (f Folder) Summary() string  { return f.join(SummaryFile) }
 func (f Folder) HTML() string     { return f.join(HTMLFile) }
 
+// parts is the folder of this run's parts.
+func (f Folder) parts() string { return f.join(partsDir + "/" + f.Run) }
+
 // SummaryPart and ExamplesPart are where the pipeline leaves its combined Summary and TopN.
-func (f Folder) SummaryPart() string  { return f.join(partsDir + "/summary.json") }
-func (f Folder) ExamplesPart() string { return f.join(partsDir + "/examples.json") }
+func (f Folder) SummaryPart() string  { return storage.Join(f.parts(), "summary.json") }
+func (f Folder) ExamplesPart() string { return storage.Join(f.parts(), "examples.json") }
 
 // Shards is the folder of the record shards.
-func (f Folder) Shards() string { return f.join(partsDir + "/shards") }
+func (f Folder) Shards() string { return storage.Join(f.parts(), "shards") }
 
 // NewShard returns the URI of a new record shard, with a random name.
 func (f Folder) NewShard() (string, error) {
@@ -89,12 +106,11 @@ func (f Folder) MergeShards(ctx context.Context) error {
 	}
 	seen := map[uint64]bool{}
 	merge := func(uri string) error {
-		r, err := storage.Open(ctx, uri)
+		b, err := storage.ReadFile(ctx, uri) // a shard holds at most a few hundred records
 		if err != nil {
 			return err
 		}
-		defer r.Close()
-		sc := bufio.NewScanner(r)
+		sc := bufio.NewScanner(bytes.NewReader(b))
 		sc.Buffer(make([]byte, 64<<10), 16<<20)
 		for sc.Scan() {
 			var head struct {
@@ -145,7 +161,8 @@ func (f Folder) removeParts(ctx context.Context) error {
 	if !storage.IsGCS(f.Root) {
 		// The now empty local folders; GCS has no folders.
 		os.Remove(f.Shards())
-		os.Remove(f.join(partsDir))
+		os.Remove(f.parts())
+		os.Remove(f.join(partsDir)) // when no other run's parts are left
 	}
 	return err
 }

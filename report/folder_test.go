@@ -16,7 +16,7 @@ import (
 // are gone after Finish.
 func TestMergeShards(t *testing.T) {
 	ctx := context.Background()
-	f := Folder{Root: filepath.Join(t.TempDir(), "report")}
+	f := Folder{Root: filepath.Join(t.TempDir(), "report"), Run: NewRun()}
 	line := func(r Record) string {
 		b, err := json.Marshal(r)
 		if err != nil {

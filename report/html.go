@@ -13,6 +13,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"jpegrestore/storage"
 )
 
 // Example is one before/after pair shown in the report: crops of an input and of its output,
@@ -57,6 +59,7 @@ type view struct {
 	Cards           []card
 	Skipped         []reasonRow
 	Failures        []reasonRow
+	Retries         string
 	Eval            []evalRowView
 	Prefixes        []prefixView
 	Examples        []exampleView
@@ -123,6 +126,14 @@ func buildView(s *Summary, examples []Example) view {
 	v.Cards = statCards(t)
 	v.Skipped = reasonRows(t.Skipped, t.Matched)
 	v.Failures = reasonRows(t.Failed, t.Matched)
+	if n := t.RetriesTotal(); n > 0 {
+		var kinds []string
+		for _, k := range slices.Sorted(maps.Keys(t.Retries)) {
+			kinds = append(kinds, fmt.Sprintf("%s %d", k, t.Retries[k]))
+		}
+		v.Retries = fmt.Sprintf("%d storage faults were retried for these inputs (%s); a storage call is tried up to %d times before its input fails",
+			n, strings.Join(kinds, ", "), storage.MaxTries)
+	}
 	for _, e := range s.Eval {
 		v.Eval = append(v.Eval, evalRowView{QF: e.QF, N: e.Ref.N(), Cells: []deltaCell{
 			delta(e.Ref.PSNRBefore, e.Ref.PSNRAfter, "%.2f"),

@@ -111,6 +111,7 @@ func TestWriteHTML(t *testing.T) {
 		"changed most",
 		"the models ran on cpu (--device auto: CUDA device 0 did not start)",
 		"the file ends before the image does", // what a declared reason means
+		"storage faults were retried for these inputs (http_503 ",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report lacks %q", want)

@@ -71,6 +71,9 @@ type Record struct {
 
 	// Timings holds the seconds spent per stage.
 	Timings map[Stage]float64 `json:"timings,omitempty"`
+	// Retries counts the storage faults that were retried while handling the input, by kind
+	// ("http_503", "http_429", "reset", "timeout", ...; see package storage).
+	Retries map[string]int64 `json:"retries,omitempty"`
 }
 
 // Route names of the jobs that do not route by quality.

@@ -89,7 +89,12 @@ type Stats struct {
 	// RestoredSeconds is the total time of all stages of each restored record: the
 	// denominator of MegapixelsPerSecond.
 	RestoredSeconds Stat `json:"restored_seconds,omitzero"`
+	// Retries counts the storage faults retried for these records, by kind (Record.Retries).
+	Retries map[string]int64 `json:"retries,omitempty"`
 }
+
+// RetriesTotal returns the number of storage faults retried, all kinds together.
+func (s *Stats) RetriesTotal() int64 { return sumValues(s.Retries) }
 
 // RefStats are the reference metrics of a set of records: PSNR and PSNR-B in dB, SSIM.
 type RefStats struct {
@@ -162,7 +167,7 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 	}{plain(s), s.Megapixels(), s.MegapixelsPerSecond()})
 }
 
-func sumValues(m map[Reason]int64) int64 {
+func sumValues[K comparable](m map[K]int64) int64 {
 	var n int64
 	for _, v := range m {
 		n += v
@@ -210,6 +215,9 @@ func (s *Stats) add(r Record) {
 		s.Seconds[stage] = st
 		total = addSat(total, m)
 	}
+	for k, n := range r.Retries {
+		s.Retries = inc(s.Retries, k, n)
+	}
 	if r.Status == StatusRestored {
 		s.RestoredPixels += px
 		if len(r.Timings) > 0 {
@@ -227,6 +235,9 @@ func (s *Stats) merge(o *Stats) {
 	}
 	for k, v := range o.Failed {
 		s.Failed = inc(s.Failed, k, v)
+	}
+	for k, v := range o.Retries {
+		s.Retries = inc(s.Retries, k, v)
 	}
 	for i, n := range o.QFHist {
 		s.QFHist[i] += n
@@ -253,12 +264,13 @@ func (s Stats) clone() Stats {
 	s.Skipped = maps.Clone(s.Skipped)
 	s.Failed = maps.Clone(s.Failed)
 	s.Seconds = maps.Clone(s.Seconds)
+	s.Retries = maps.Clone(s.Retries)
 	return s
 }
 
-func inc(m map[Reason]int64, k Reason, n int64) map[Reason]int64 {
+func inc[K comparable](m map[K]int64, k K, n int64) map[K]int64 {
 	if m == nil {
-		m = map[Reason]int64{}
+		m = map[K]int64{}
 	}
 	m[k] += n
 	return m
@@ -304,10 +316,14 @@ type Summary struct {
 }
 
 // Keys of Summary.Meta that the report shows besides listing them: where the models ran (the
-// devices of their pools), and why that differs from the device asked for.
+// devices of their pools), why that differs from the device asked for, and the storage retries.
 const (
 	MetaDeviceUsed = "device_used"
 	MetaDeviceNote = "device_note"
+	// MetaStorageRetries is the storage faults the job's process retried while its pipeline ran,
+	// by kind: the listing's and the record shards' too (Stats.Retries holds those of the inputs'
+	// journeys, counted wherever they ran).
+	MetaStorageRetries = "storage_retries"
 )
 
 // NewAccumulator returns an empty summary.

@@ -200,6 +200,9 @@ func randomRecords(rng *rand.Rand, n int) []Record {
 				r.Timings[s] = rng.ExpFloat64() * 0.3
 			}
 		}
+		if rng.IntN(5) == 0 {
+			r.Retries = map[string]int64{[]string{"http_503", "reset"}[rng.IntN(2)]: 1 + rng.Int64N(3)}
+		}
 		rs[i] = r
 	}
 	return rs
@@ -390,5 +393,16 @@ func TestGroupsOfAndPrefix(t *testing.T) {
 	}
 	if n := len(s.GroupsOf("z", "")); n != 0 {
 		t.Errorf("GroupsOf(z) has %d groups, want 0", n)
+	}
+}
+
+func TestRetriesAreSummed(t *testing.T) {
+	s := addAll([]Record{
+		{Status: StatusRestored, Retries: map[string]int64{"http_503": 2}},
+		{Status: StatusFailed, Reason: ReasonWriteFailed, Retries: map[string]int64{"http_503": 1, "reset": 4}},
+		{Status: StatusRestored},
+	})
+	if diff := cmp.Diff(map[string]int64{"http_503": 3, "reset": 4}, s.Totals.Retries); diff != "" || s.Totals.RetriesTotal() != 7 {
+		t.Errorf("retries (-want +got):\n%s", diff)
 	}
 }

@@ -6,12 +6,8 @@ import (
 	"sync"
 
 	gcs "cloud.google.com/go/storage"
+	gax "github.com/googleapis/gax-go/v2"
 )
-
-// maxAttempts is how many times the GCS client tries a call that fails with a
-// retryable error (with the library's exponential backoff: 1 s, 2 s, 4 s, ...)
-// before returning the error.
-const maxAttempts = 4
 
 // gcsClient is the process-wide GCS client, made on first use.
 var gcsClient struct {
@@ -21,7 +17,9 @@ var gcsClient struct {
 
 // client returns the process-wide GCS client, creating it on first use. A
 // failed creation is not cached, so the next call tries again. The client makes
-// at most maxAttempts attempts per call.
+// one attempt per call: this package retries (retry.go), with one policy for
+// local and GCS calls, a deadline per try and counts of what it retried; only
+// streamed uploads (Create) keep the library's chunk retries.
 //
 // storage.NewClient (v1.67.1) reads STORAGE_EMULATOR_HOST itself: when it is
 // set, the client talks to that host and adds option.WithoutAuthentication, so
@@ -37,12 +35,28 @@ func client(ctx context.Context) (*gcs.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: new GCS client: %w", err)
 	}
-	// Without a limit the library retries transient errors until ctx ends;
-	// bound it so the error reaches the caller, which classifies it with
-	// Transient and lets the runner retry.
-	c.SetRetry(gcs.WithMaxAttempts(maxAttempts))
+	c.SetRetry(gcs.WithPolicy(gcs.RetryNever))
 	gcsClient.c = c
 	return c, nil
+}
+
+// chunkRetry is the library's retry configuration for a streamed upload's
+// chunks: every upload of ours is idempotent (the same name gets the same
+// bytes), so chunks are retried on the faults Transient names, as often and as
+// long as defaultRetry allows, and counted in Retries.
+func chunkRetry() []gcs.RetryOption {
+	return []gcs.RetryOption{
+		gcs.WithPolicy(gcs.RetryAlways),
+		gcs.WithMaxAttempts(defaultRetry.attempts),
+		gcs.WithBackoff(gax.Backoff{Initial: defaultRetry.initial, Max: defaultRetry.maxWait, Multiplier: 2}),
+		gcs.WithErrorFunc(func(err error) bool {
+			if !Transient(err) {
+				return false
+			}
+			processRetries.add(faultKind(err))
+			return true
+		}),
+	}
 }
 
 // ResetClientForTest closes and forgets the process-wide GCS client, so the

@@ -12,10 +12,17 @@
 //
 // GCS calls share one process-wide client made by storage.NewClient on first
 // use. It honours STORAGE_EMULATOR_HOST (host:port or a URL), in which case it
-// talks to that emulator without credentials. The library retries transient
-// failures itself, here at most 4 attempts per call, with exponential backoff;
-// ctx bounds every call. Tests of other packages get an in-process emulator
-// from package storage/gcstest.
+// talks to that emulator without credentials. Tests of other packages get an
+// in-process emulator from package storage/gcstest, with a fault-injecting
+// proxy in front of it if they ask (StartFaulty).
+//
+// Every call, local or GCS (list page, read, stat, write, delete), retries the
+// faults Transient names (429, 5xx, reset or refused connections, timeouts) with
+// exponential backoff and full jitter, a deadline per try and a bound on all
+// tries (retry.go: MaxTries tries within 5 minutes). Uploads are retried too: a
+// write puts the same bytes under the same name, so a try made twice does no
+// harm. What was retried is counted by kind, for the process (Retries) and per
+// context (CountRetries). ctx bounds every call.
 //
 // Every error names the operation and the URI ("storage: read gs://b/x: ...").
 // A missing object or file satisfies errors.Is(err, fs.ErrNotExist) for both

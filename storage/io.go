@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	gcs "cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
 )
 
@@ -27,8 +28,22 @@ func ReadHead(ctx context.Context, uri string, n int64) ([]byte, error) {
 	return read(ctx, "read head", uri, n)
 }
 
-// read returns the first n bytes of uri (all of it if n < 0).
+// read returns the first n bytes of uri (all of it if n < 0), retrying transient faults.
 func read(ctx context.Context, op, uri string, n int64) ([]byte, error) {
+	var data []byte
+	err := retry(ctx, defaultRetry, func(ctx context.Context) error {
+		var err error
+		data, err = readOnce(ctx, uri, n)
+		return err
+	})
+	if err != nil {
+		return nil, wrapErr(op, uri, err)
+	}
+	return data, nil
+}
+
+// readOnce is one try of read.
+func readOnce(ctx context.Context, uri string, n int64) ([]byte, error) {
 	var (
 		r   io.ReadCloser
 		err error
@@ -45,20 +60,13 @@ func read(ctx context.Context, op, uri string, n int64) ([]byte, error) {
 		r, err = os.Open(uri)
 	}
 	if err != nil {
-		return nil, wrapErr(op, uri, err)
+		return nil, err
 	}
 	defer r.Close()
 	if n >= 0 {
-		r = struct {
-			io.Reader
-			io.Closer
-		}{io.LimitReader(r, n), r}
+		return io.ReadAll(io.LimitReader(r, n))
 	}
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, wrapErr(op, uri, err)
-	}
-	return data, nil
+	return io.ReadAll(r)
 }
 
 // openGCS opens a reader for the first n bytes of the object uri (all of it
@@ -92,11 +100,14 @@ func Stat(ctx context.Context, uri string) (Object, error) {
 	if err != nil {
 		return Object{}, err
 	}
-	c, err := client(ctx)
-	if err != nil {
-		return Object{}, wrapErr("stat", uri, err)
-	}
-	attrs, err := c.Bucket(bucket).Object(object).Attrs(ctx)
+	var attrs *gcs.ObjectAttrs
+	err = retry(ctx, defaultRetry, func(ctx context.Context) error {
+		c, err := client(ctx)
+		if err == nil {
+			attrs, err = c.Bucket(bucket).Object(object).Attrs(ctx)
+		}
+		return err
+	})
 	if err != nil {
 		return Object{}, wrapErr("stat", uri, err)
 	}
@@ -110,12 +121,13 @@ func Stat(ctx context.Context, uri string) (Object, error) {
 // skips) in the target's folder, creating missing parent folders (mode 0755),
 // syncs it, renames it over the target (mode 0644) and syncs the folder. On
 // GCS it makes one upload, which creates the object only when it completes;
-// on error the upload is cancelled.
+// on error the upload is cancelled. A write replaces the whole object with the
+// same bytes each time, so a try that failed halfway is simply made again.
 func WriteFile(ctx context.Context, uri string, data []byte) error {
 	if IsGCS(uri) {
-		return writeGCS(ctx, uri, data)
+		return retry(ctx, defaultRetry, func(ctx context.Context) error { return writeGCS(ctx, uri, data) })
 	}
-	if err := writeLocal(uri, data); err != nil {
+	if err := retry(ctx, defaultRetry, func(context.Context) error { return writeLocal(uri, data) }); err != nil {
 		return fmt.Errorf("storage: write %s: %w", uri, err)
 	}
 	return nil

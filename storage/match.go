@@ -182,7 +182,12 @@ func matchGCS(ctx context.Context, pattern string, fn func(Object) error) error 
 		return listGCS(ctx, bkt, bucket, pattern, prefix, glob, fn)
 	}
 	if object != "" && !strings.HasSuffix(object, "/") {
-		attrs, err := bkt.Object(object).Attrs(ctx)
+		var attrs *gcs.ObjectAttrs
+		err := retry(ctx, defaultRetry, func(ctx context.Context) error {
+			var err error
+			attrs, err = bkt.Object(object).Attrs(ctx)
+			return err
+		})
 		if err == nil {
 			return fn(objectFromAttrs(bucket, attrs))
 		}
@@ -196,32 +201,41 @@ func matchGCS(ctx context.Context, pattern string, fn func(Object) error) error 
 
 // listGCS calls fn for every object of bucket under prefix whose name below prefix
 // matches glob (every object if glob is nil), skipping placeholders and
-// temporary files.
+// temporary files. It lists a page of listPageSize objects at a time, each page
+// retried as one call.
 func listGCS(ctx context.Context, bkt *gcs.BucketHandle, bucket, pattern, prefix string, glob []string, fn func(Object) error) error {
 	q := &gcs.Query{Prefix: prefix}
 	if err := q.SetAttrSelection([]string{"Name", "Size", "Updated"}); err != nil {
 		return fmt.Errorf("storage: match %s: %w", pattern, err)
 	}
-	it := bkt.Objects(ctx, q)
-	it.PageInfo().MaxSize = listPageSize
-	for {
-		attrs, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			return nil
-		}
+	var page []*gcs.ObjectAttrs
+	for token := ""; ; {
+		var next string
+		err := retry(ctx, defaultRetry, func(ctx context.Context) error {
+			var err error
+			page = page[:0]
+			next, err = iterator.NewPager(bkt.Objects(ctx, q), listPageSize, token).NextPage(&page)
+			return err
+		})
 		if err != nil {
 			return wrapErr("match", pattern, err)
 		}
-		if strings.HasSuffix(attrs.Name, "/") {
-			continue
+		for _, attrs := range page {
+			if strings.HasSuffix(attrs.Name, "/") {
+				continue
+			}
+			segs := strings.Split(attrs.Name[len(prefix):], "/")
+			if containsTemp(segs) || (glob != nil && !matchSegs(glob, segs)) {
+				continue
+			}
+			if err := fn(objectFromAttrs(bucket, attrs)); err != nil {
+				return err
+			}
 		}
-		segs := strings.Split(attrs.Name[len(prefix):], "/")
-		if containsTemp(segs) || (glob != nil && !matchSegs(glob, segs)) {
-			continue
+		if next == "" {
+			return nil
 		}
-		if err := fn(objectFromAttrs(bucket, attrs)); err != nil {
-			return err
-		}
+		token = next
 	}
 }
 

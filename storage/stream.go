@@ -5,28 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
 	gcs "cloud.google.com/go/storage"
 )
-
-// Open returns a reader of the whole file or object uri, for content too large to hold in memory.
-func Open(ctx context.Context, uri string) (io.ReadCloser, error) {
-	if IsGCS(uri) {
-		r, err := openGCS(ctx, uri, -1)
-		if err != nil {
-			return nil, wrapErr("open", uri, err)
-		}
-		return r, nil
-	}
-	f, err := os.Open(uri)
-	if err != nil {
-		return nil, wrapErr("open", uri, err)
-	}
-	return f, nil
-}
 
 // Writer streams a new file or object. Nothing appears under the name until Commit succeeds;
 // Abort (or a failed Commit) leaves the old content, if any, in place.
@@ -38,7 +21,9 @@ type Writer struct {
 }
 
 // Create starts writing uri. Locally it writes a temporary file beside the target and renames it
-// on Commit; on GCS it streams one upload that Commit completes and Abort cancels.
+// on Commit; on GCS it streams one resumable upload that Commit completes and Abort cancels. The
+// content is not held, so a try cannot be made again as a whole: the upload retries each chunk
+// that meets a transient fault instead (the library's own retries, with this package's bounds).
 func Create(ctx context.Context, uri string) (*Writer, error) {
 	if IsGCS(uri) {
 		bucket, object, err := splitGCS(uri)
@@ -50,7 +35,7 @@ func Create(ctx context.Context, uri string) (*Writer, error) {
 			return nil, wrapErr("create", uri, err)
 		}
 		ctx, cancel := context.WithCancel(ctx)
-		w := c.Bucket(bucket).Object(object).NewWriter(ctx)
+		w := c.Bucket(bucket).Object(object).Retryer(chunkRetry()...).NewWriter(ctx)
 		return &Writer{Writer: bufio.NewWriterSize(w, 1<<20), uri: uri,
 			commit: func() error { defer cancel(); return w.Close() },
 			abort:  func() { cancel(); _ = w.Close() }}, nil
@@ -96,21 +81,22 @@ func (w *Writer) Abort() { w.abort() }
 
 // Delete removes a file or object; a missing one is not an error.
 func Delete(ctx context.Context, uri string) error {
-	var err error
-	if IsGCS(uri) {
-		var bucket, object string
-		if bucket, object, err = splitGCS(uri); err != nil {
+	err := retry(ctx, defaultRetry, func(ctx context.Context) error {
+		if !IsGCS(uri) {
+			return os.Remove(uri)
+		}
+		bucket, object, err := splitGCS(uri)
+		if err != nil {
 			return err
 		}
-		var c *gcs.Client
-		if c, err = client(ctx); err == nil {
-			err = c.Bucket(bucket).Object(object).Delete(ctx)
-			if errors.Is(err, gcs.ErrObjectNotExist) {
-				err = nil
-			}
+		c, err := client(ctx)
+		if err != nil {
+			return err
 		}
-	} else if err = os.Remove(uri); errors.Is(err, os.ErrNotExist) {
-		err = nil
+		return c.Bucket(bucket).Object(object).Delete(ctx)
+	})
+	if errors.Is(err, gcs.ErrObjectNotExist) || errors.Is(err, os.ErrNotExist) {
+		return nil
 	}
 	if err != nil {
 		return wrapErr("delete", uri, err)

@@ -10,7 +10,7 @@ import (
 // The terminal progress line is process-wide: with Prism in-process every bundle runs in this
 // process and reports here; on a remote runner the counts stay on the workers and nothing is
 // drawn. Like the package's other process-wide state (the Beam metrics of metrics.go and the
-// pixel budget of restore.go), it is guarded for concurrent bundles.
+// pixel budget and the failed-write counts of restore.go), it is guarded for concurrent bundles.
 var prog struct {
 	sync.Mutex
 	p *report.Progress

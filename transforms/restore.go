@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"context"
+	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -64,12 +65,30 @@ const inFlightPerBundle = 3
 // pixels bounds the pixels being restored at once in this process, over every bundle.
 var pixels = enhance.NewBudget(64 << 20)
 
+// sinks counts the failed writes in a row per output root, over every bundle of the process.
+var sinks = struct {
+	sync.Mutex
+	m map[string]*enhance.SinkGuard
+}{m: map[string]*enhance.SinkGuard{}}
+
+func sinkFor(out string) *enhance.SinkGuard {
+	sinks.Lock()
+	defer sinks.Unlock()
+	g := sinks.m[out]
+	if g == nil {
+		g = new(enhance.SinkGuard)
+		sinks.m[out] = g
+	}
+	return g
+}
+
 // Setup builds the journey and loads the routes' models, so a worker that cannot run them fails
 // here rather than on every input. The models come from the process-wide pools: with Prism
 // in-process, the ones the launcher loaded.
 func (f *restoreFn) Setup() error {
 	models := enhance.NewModels(f.Config.Models, loader(f.load, f.Config.Runtime))
-	f.journey = &enhance.Journey{Settings: f.Config.Settings, Models: models, Store: storage.Store{}, Budget: pixels}
+	f.journey = &enhance.Journey{Settings: f.Config.Settings, Models: models, Store: storage.Store{}, Budget: pixels,
+		Sink: sinkFor(f.Config.Settings.Out)}
 	_, err := models.Preload(f.Config.Settings.Routes)
 	return err
 }
@@ -78,8 +97,8 @@ func (f *restoreFn) StartBundle(ctx context.Context, emit func(report.Record)) {
 	f.win.reset(inFlightPerBundle)
 }
 
-// ProcessElement starts the input and emits the records of the inputs that have finished. A
-// transient storage fault fails the bundle, and the runner retries it.
+// ProcessElement starts the input and emits the records of the inputs that have finished. An
+// output that has become unusable (enhance.ErrSinkUnusable) fails the bundle, and so the job.
 func (f *restoreFn) ProcessElement(ctx context.Context, in enhance.Input, emit func(report.Record)) error {
 	work := context.WithoutCancel(ctx) // it may outlive this call, up to FinishBundle
 	return f.win.submit(func() (report.Record, error) { return f.journey.Restore(work, in) }, recordEmitter(ctx, emit))

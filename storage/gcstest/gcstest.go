@@ -5,9 +5,15 @@ package gcstest
 
 import (
 	"maps"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 
@@ -57,4 +63,113 @@ func Start(t testing.TB, bucket string, objects map[string][]byte) (host string)
 		srv.Stop()
 	})
 	return u.Host
+}
+
+// Faults are the rates (0..1) at which a Proxy answers a request with a fault instead of passing
+// it on: a 503, a 429, a dropped connection (half of them before the request reaches the server,
+// half after its answer, which is then lost), or a slow answer (up to a second late).
+type Faults struct {
+	Unavailable, TooMany, Drop, Slow float64
+	// Seed seeds the draws.
+	Seed uint64
+}
+
+// Proxy is a fault-injecting HTTP proxy in front of a fake GCS server.
+type Proxy struct {
+	mu       sync.Mutex
+	rng      *rand.Rand
+	faults   Faults
+	injected map[string]int
+	requests int
+}
+
+// Injected returns the faults injected so far, by kind, and the number of requests seen.
+func (p *Proxy) Injected() (map[string]int, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.injected), p.requests
+}
+
+// SetFaults changes the rates from the next request on (zero Faults: a plain proxy).
+func (p *Proxy) SetFaults(f Faults) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = f
+}
+
+// draw picks what happens to one request: "" (pass it on) or a fault kind.
+func (p *Proxy) draw() (kind string, delay time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.requests++
+	x := p.rng.Float64()
+	f := p.faults
+	switch {
+	case x < f.Unavailable:
+		kind = "503"
+	case x < f.Unavailable+f.TooMany:
+		kind = "429"
+	case x < f.Unavailable+f.TooMany+f.Drop/2:
+		kind = "drop_before"
+	case x < f.Unavailable+f.TooMany+f.Drop:
+		kind = "drop_after"
+	case x < f.Unavailable+f.TooMany+f.Drop+f.Slow:
+		kind, delay = "slow", time.Duration(p.rng.Int64N(int64(time.Second)))
+	default:
+		return "", 0
+	}
+	if p.injected == nil {
+		p.injected = map[string]int{}
+	}
+	p.injected[kind]++
+	return kind, delay
+}
+
+// StartFaulty is Start with a Proxy between package storage and the server: every request may
+// meet a fault at the given rates. It returns the proxy, to read what it injected.
+func StartFaulty(t testing.TB, bucket string, objects map[string][]byte, f Faults) *Proxy {
+	t.Helper()
+	server := Start(t, bucket, objects)
+	target := &url.URL{Scheme: "http", Host: server}
+	p := &Proxy{rng: rand.New(rand.NewPCG(f.Seed, 0x6a70)), faults: f}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	director := rp.Director
+	rp.Director = func(r *http.Request) {
+		host := r.Host
+		director(r)
+		r.Host = host // the fake serves reads only to its public host name
+	}
+	drop := func(w http.ResponseWriter) {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		kind, delay := p.draw()
+		switch kind {
+		case "503", "429":
+			code := map[string]int{"503": http.StatusServiceUnavailable, "429": http.StatusTooManyRequests}[kind]
+			http.Error(w, `{"error":{"code":`+kind+`,"message":"injected"}}`, code)
+		case "drop_before":
+			drop(w)
+		case "drop_after":
+			rec := httptest.NewRecorder()
+			rp.ServeHTTP(rec, r) // the server acts; its answer is lost
+			drop(w)
+		case "slow":
+			time.Sleep(delay)
+			rp.ServeHTTP(w, r)
+		default:
+			rp.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	t.Setenv("STORAGE_EMULATOR_HOST", u.Host)
+	storage.ResetClientForTest()
+	return p
 }
