@@ -69,18 +69,23 @@ func (j *Journey) Restore(ctx context.Context, in Input) (report.Record, error) 
 		if err != nil {
 			return err
 		}
-		tag := outputTag(data, rm, j.Settings)
-		if err := j.resume(ctx, rec, tag); err != nil {
+		var set *Setting
+		if rm != nil {
+			set = &rm.Setting
+		}
+		rec.InputSHA256 = contentHash(data)
+		rec.Tag = TagFor(rec.InputSHA256, set, j.Settings)
+		if err := j.resume(ctx, rec, in); err != nil {
 			return err
 		}
 		var out []byte
 		if r.Passthrough && j.Settings.Format == FormatJPEG {
 			// The original bytes with the tag inserted: lossless, nothing decoded.
-			out, err = jpeg.InsertTag(data, tag)
+			out, err = jpeg.InsertTag(data, rec.Tag)
 			err = failIf(report.StageEncode, report.ReasonEncodeFailed, err)
 		} else {
 			release := j.Budget.Acquire(int64(rec.Width) * int64(rec.Height))
-			out, err = j.convert(ctx, rec, data, p, rm, tag)
+			out, err = j.convert(ctx, rec, data, p, rm)
 			release()
 		}
 		if err != nil {
@@ -100,7 +105,7 @@ func (j *Journey) Restore(ctx context.Context, in Input) (report.Record, error) 
 
 // convert decodes, restores (rm nil: passes through) and encodes a probed input, measuring its
 // no-reference quality before and after.
-func (j *Journey) convert(ctx context.Context, rec *report.Record, data []byte, p *Probed, rm *RouteModel, tag string) ([]byte, error) {
+func (j *Journey) convert(ctx context.Context, rec *report.Record, data []byte, p *Probed, rm *RouteModel) ([]byte, error) {
 	img, err := decode(rec, data, p, j.Settings)
 	if err != nil {
 		return nil, err
@@ -114,7 +119,7 @@ func (j *Journey) convert(ctx context.Context, rec *report.Record, data []byte, 
 	} else {
 		rec.NRAfter, rec.BlockinessAfter = rec.NRBefore, rec.BlockinessBefore
 	}
-	return encode(rec, img, p.Info, tag, j.Settings)
+	return encode(rec, img, p.Info, rec.Tag, j.Settings)
 }
 
 // Survey takes one input through read → probe → decode → measure: its quality factor and

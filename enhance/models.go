@@ -61,12 +61,17 @@ type ModelConfig struct {
 	Ensemble, Tile int
 }
 
+// Setting is a route's model as an output's tag names it: the manifest (its sha256), the
+// self-ensemble size and the tile, resolved for the model.
+type Setting struct {
+	Manifest       *inference.Manifest
+	Ensemble, Tile int
+}
+
 // RouteModel is a route's model, ready to restore.
 type RouteModel struct {
 	*inference.Restorer
-	Manifest *inference.Manifest
-	// Ensemble is the self-ensemble size.
-	Ensemble int
+	Setting
 	// Device is where the model runs, and Note why that differs from the device asked for.
 	Device, Note string
 }
@@ -79,8 +84,9 @@ type Models struct {
 	load inference.Loader
 
 	mu        sync.Mutex
-	loaded    map[string]*loadedModel // by the model named in the route or the config
-	restorers map[string]*RouteModel  // by model, ensemble and tile
+	manifests map[string]*inference.Manifest // by the model named in the route or the config
+	loaded    map[string]*loadedModel        // likewise
+	restorers map[string]*RouteModel         // by model, ensemble and tile
 }
 
 type loadedModel struct {
@@ -88,13 +94,15 @@ type loadedModel struct {
 	release func() error
 }
 
-// NewModels returns an empty set; models load on first use (or in Preload).
+// NewModels returns an empty set; models load on first use (or in Preload). load may be nil for
+// a set that only tells Settings.
 func NewModels(cfg ModelConfig, load inference.Loader) *Models {
-	return &Models{cfg: cfg, load: load, loaded: map[string]*loadedModel{}, restorers: map[string]*RouteModel{}}
+	return &Models{cfg: cfg, load: load, manifests: map[string]*inference.Manifest{},
+		loaded: map[string]*loadedModel{}, restorers: map[string]*RouteModel{}}
 }
 
-// settings returns the model, ensemble and tile a route runs with.
-func (m *Models) settings(r route.Route) (model string, ensemble, tile int) {
+// names returns the model, ensemble and tile a route names, the config filling what it does not.
+func (m *Models) names(r route.Route) (model string, ensemble, tile int) {
 	model, ensemble, tile = r.Model, r.Ensemble, r.Tile
 	if model == "" {
 		model = m.cfg.Default
@@ -108,10 +116,38 @@ func (m *Models) settings(r route.Route) (model string, ensemble, tile int) {
 	return model, ensemble, tile
 }
 
+// Setting returns the setting of a route (not a passthrough one), reading only the model's
+// manifest (its sha256 checked once): what a rerun needs to tell whether an output is done.
+func (m *Models) Setting(r route.Route) (Setting, error) {
+	model, ensemble, tile := m.names(r)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	man := m.manifests[model]
+	if man == nil {
+		path, err := ResolveModel(model, m.cfg.Dir)
+		if err != nil {
+			return Setting{}, err
+		}
+		if man, err = inference.LoadManifest(path); err != nil {
+			return Setting{}, err
+		}
+		m.manifests[model] = man
+	}
+	return setting(man, ensemble, tile)
+}
+
+func setting(man *inference.Manifest, ensemble, tile int) (Setting, error) {
+	tc, err := inference.TileConfig{Tile: tile}.Resolve(man)
+	if err != nil {
+		return Setting{}, fmt.Errorf("model %s: %w", man.Name, err)
+	}
+	return Setting{Manifest: man, Ensemble: ensemble, Tile: tc.Tile}, nil
+}
+
 // For returns the model of a route (not a passthrough one), loading it on first use: the
 // manifest's sha256 and the model's inputs are checked then.
 func (m *Models) For(r route.Route) (*RouteModel, error) {
-	model, ensemble, tile := m.settings(r)
+	model, ensemble, tile := m.names(r)
 	key := fmt.Sprintf("%s|%d|%d", model, ensemble, tile)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -130,12 +166,17 @@ func (m *Models) For(r route.Route) (*RouteModel, error) {
 		}
 		l = &loadedModel{model: mod, release: release}
 		m.loaded[model] = l
+		m.manifests[model] = mod.Manifest
 	}
-	rs, err := inference.NewRestorer(l.model.Engine, l.model.Manifest, inference.Config{TileConfig: inference.TileConfig{Tile: tile}, Ensemble: ensemble})
+	set, err := setting(l.model.Manifest, ensemble, tile)
 	if err != nil {
 		return nil, err
 	}
-	rm := &RouteModel{Restorer: rs, Manifest: l.model.Manifest, Ensemble: ensemble, Device: l.model.Device, Note: l.model.Note}
+	rs, err := inference.NewRestorer(l.model.Engine, l.model.Manifest, inference.Config{TileConfig: inference.TileConfig{Tile: set.Tile}, Ensemble: ensemble})
+	if err != nil {
+		return nil, err
+	}
+	rm := &RouteModel{Restorer: rs, Setting: set, Device: l.model.Device, Note: l.model.Note}
 	m.restorers[key] = rm
 	return rm, nil
 }

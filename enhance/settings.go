@@ -57,6 +57,11 @@ type Input struct {
 	// OutputTakenBy, when set, is the path (below its root) of another input of the job whose
 	// output name this input's would be: this one is not restored (see transforms.ClaimOutputs).
 	OutputTakenBy string `json:"output_taken_by,omitempty"`
+	// Version identifies the input's content as listed (storage.Object.Version).
+	Version string `json:"version,omitempty"`
+	// OutputBytes is the size of the input's output as the output root was listed; 0 when it was
+	// not there or not listed.
+	OutputBytes int64 `json:"output_bytes,omitempty"`
 }
 
 // OutputURI returns where the output of rel goes: under out, with the format's extension.
@@ -110,5 +115,6 @@ func NewRecord(in Input) report.Record {
 	if i := strings.Index(rel, "/"); i >= 0 {
 		prefix = rel[:i]
 	}
-	return report.Record{URI: in.URI, Rel: rel, Bucket: bucket, Prefix: prefix, Timings: map[report.Stage]float64{}}
+	return report.Record{URI: in.URI, Rel: rel, Bucket: bucket, Prefix: prefix, InputVersion: in.Version,
+		Timings: map[report.Stage]float64{}}
 }

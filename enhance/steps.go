@@ -186,11 +186,12 @@ func (j *Journey) model(rec *report.Record, r route.Route) (*RouteModel, error) 
 	return rm, nil
 }
 
-// resume skips the input as done when its output exists and carries the tag. An output that is
-// missing, made otherwise or unreadable is redone: writing it again is safe.
-func (j *Journey) resume(ctx context.Context, rec *report.Record, tag string) error {
+// resume skips the input as done when its output exists and carries the record's tag. An output
+// that is missing, made otherwise or unreadable is redone: writing it again is safe.
+func (j *Journey) resume(ctx context.Context, rec *report.Record, in Input) error {
 	head, err := j.Store.ReadHead(ctx, rec.Output, TagHeadBytes)
-	if err == nil && Done(head, tag) {
+	if err == nil && Done(head, rec.Tag) {
+		rec.OutputBytes = in.OutputBytes
 		return skip(report.ReasonDone, nil)
 	}
 	return nil
@@ -339,5 +340,6 @@ func (j *Journey) write(ctx context.Context, rec *report.Record, out []byte) err
 	}
 	sink.failures.Store(0)
 	rec.Timings[report.StageWrite] = since(t)
+	rec.OutputBytes = int64(len(out))
 	return nil
 }

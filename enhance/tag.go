@@ -11,16 +11,21 @@ import (
 // TagVersion starts every output tag; bump it when outputs made by older code must be redone.
 const TagVersion = "jpegrestore/v1"
 
-// outputTag identifies an output: the input's content, the model that restored it (rm nil: a
+// contentHash is the hex sha256 of an input's bytes, as its output's tag names it.
+func contentHash(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// TagFor identifies an output: the input's content hash, the model that restored it (set nil: a
 // passthrough) with its ensemble and tile, and the output settings. An existing output with the
 // same tag is complete (writes are atomic) and is not redone.
-func outputTag(data []byte, rm *RouteModel, s Settings) string {
+func TagFor(inputSHA string, set *Setting, s Settings) string {
 	model := "passthrough"
-	if rm != nil {
-		model = fmt.Sprintf("%s ensemble=%d tile=%d", rm.Manifest.SHA256, rm.Ensemble, rm.Tiles().Tile)
+	if set != nil {
+		model = fmt.Sprintf("%s ensemble=%d tile=%d", set.Manifest.SHA256, set.Ensemble, set.Tile)
 	}
-	sum := sha256.Sum256(data)
-	return fmt.Sprintf("%s input=%s model=%s format=%s q=%d cmyk=%d", TagVersion, hex.EncodeToString(sum[:]), model, s.Format, s.JPEGQuality, s.CMYK)
+	return fmt.Sprintf("%s input=%s model=%s format=%s q=%d cmyk=%d", TagVersion, inputSHA, model, s.Format, s.JPEGQuality, s.CMYK)
 }
 
 // TagHeadBytes is how much of an existing output Done needs to read.

@@ -505,7 +505,7 @@ func TestTileDefaults(t *testing.T) {
 		{pad: 32, rf: 400, overlap: 128, cfg: TileConfig{}, tile: 704, wantOver: 128},
 	} {
 		m := &Manifest{ReceptiveField: c.rf, Overlap: c.overlap, PadMultiple: max(c.pad, 16)}
-		got, err := c.cfg.resolve(m)
+		got, err := c.cfg.Resolve(m)
 		if err != nil || got.Tile != c.tile || got.Overlap != c.wantOver {
 			t.Errorf("rf %d overlap %d %+v: got %+v, %v; want tile %d overlap %d", c.rf, c.overlap, c.cfg, got, err, c.tile, c.wantOver)
 		}

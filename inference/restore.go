@@ -34,7 +34,7 @@ func NewRestorer(eng Engine, man *Manifest, cfg Config) (*Restorer, error) {
 	if err := man.Validate(); err != nil {
 		return nil, err
 	}
-	tc, err := cfg.TileConfig.resolve(man)
+	tc, err := cfg.TileConfig.Resolve(man)
 	if err != nil {
 		return nil, err
 	}

@@ -55,8 +55,8 @@ type TileConfig struct {
 // DefaultTile is the default tile side.
 const DefaultTile = 512
 
-// resolve fills the defaults for a model and checks the values.
-func (c TileConfig) resolve(m *Manifest) (TileConfig, error) {
+// Resolve fills the defaults for a model and checks the values.
+func (c TileConfig) Resolve(m *Manifest) (TileConfig, error) {
 	if c.Overlap == 0 {
 		c.Overlap = m.Overlap
 	}

@@ -18,6 +18,9 @@ import (
 	"jpegrestore/inference"
 	"jpegrestore/jpeg"
 	"jpegrestore/pix"
+	"jpegrestore/report"
+	"jpegrestore/storage"
+	"jpegrestore/storage/gcstest"
 )
 
 // benchModelPath is $JPEGRESTORE_BENCH_MODEL (e.g. models/fast.json) or the bench fixture.
@@ -227,4 +230,56 @@ func peakRSSMiB(t *testing.T) float64 {
 	}
 	t.Fatal("no VmHWM")
 	return 0
+}
+
+// BenchmarkRerunCost restores N small JPEGs gs:// → gs:// on fake-gcs-server, then measures what a
+// rerun over the finished archive costs in requests and bytes (an idle watch cycle is such a
+// rerun), for two sizes of N: with the previous run's records.jsonl, from which the listings
+// decide, and without it, when every input is read and its output's head checked (the only way
+// before the records kept the inputs' versions). The proxy counts what passes: object reads,
+// listings, writes, and the bytes read.
+//
+//	go test -run '^$' -bench RerunCost -benchtime 1x ./jobs
+func BenchmarkRerunCost(b *testing.B) {
+	for _, n := range []int{100, 400} {
+		b.Run(fmt.Sprint("inputs=", n), func(b *testing.B) {
+			objs := map[string][]byte{}
+			for i := range n {
+				data, err := encodeJPEGErr(photo(64, 48, i), 20+i%40)
+				if err != nil {
+					b.Fatal(err)
+				}
+				objs[fmt.Sprintf("in/d%d/img%04d.jpg", i%10, i)] = data
+			}
+			proxy := gcstest.StartFaulty(b, "archive", objs, gcstest.Faults{})
+			ctx := context.Background()
+			c := restoreConfig("gs://archive/in", "gs://archive/out", "identity")
+			if _, err := RunRestore(ctx, c); err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i < b.N; i++ {
+				for _, mode := range []string{"records", "no-records"} {
+					if mode == "no-records" {
+						if err := storage.Delete(ctx, report.Folder{Root: "gs://archive/out/_report"}.Records()); err != nil {
+							b.Fatal(err)
+						}
+					}
+					proxy.ResetTraffic()
+					res, err := RunRestore(ctx, c)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if done := res.Summary.Totals.Skipped[report.ReasonDone]; done != int64(n) {
+						b.Fatalf("%s: %d of %d done", mode, done, n)
+					}
+					t := proxy.Traffic()
+					b.ReportMetric(float64(t.Requests["read"]), "reads-"+mode)
+					b.ReportMetric(float64(t.ReadBytes)/1e3, "kB-read-"+mode)
+					b.ReportMetric(float64(t.Requests["list"]), "lists-"+mode)
+					b.ReportMetric(float64(t.Requests["stat"]), "stats-"+mode)
+					b.Logf("%s: %+v", mode, t)
+				}
+			}
+		})
+	}
 }

@@ -56,7 +56,7 @@ func (c *RestoreConfig) Validate() error {
 // Pipeline builds the restore graph, its report going to f.
 func (c *RestoreConfig) Pipeline(f report.Folder) *beam.Pipeline {
 	p, s := beam.NewPipelineWithRoot()
-	records := pipeline.Restore(s, c.Inputs, []string{c.Out, c.Report}, c.RestoreConfig)
+	records := pipeline.Restore(s, c.Inputs, report.Folder{Root: c.Report}.Records(), c.Report, c.RestoreConfig)
 	pipeline.WriteReport(s, f, records)
 	return p
 }

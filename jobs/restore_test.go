@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -158,18 +159,32 @@ func TestRestoreLocal(t *testing.T) {
 		t.Errorf("report folder (-want +got):\n%s", diff)
 	}
 
-	// A rerun skips every complete output and redoes nothing; the failure is retried (and fails).
+	// A rerun skips every complete output and redoes nothing, and repeats what the inputs' bytes
+	// decided (not a JPEG, truncated), all from the listings: it reads no input. One input only
+	// touched (a new mtime, the same bytes) is read, and found done by its content hash.
+	touched := filepath.Join(in, "scans", "b_q30.jpg")
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(touched, later, later); err != nil {
+		t.Fatal(err)
+	}
 	res, err = RunRestore(ctx, restoreConfig(in, out, "qcond"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	rs := readRecords(t, folder.Records())
 	counts := map[string]int{}
+	var read []string
 	for _, r := range rs {
 		counts[string(r.Status)+"/"+string(r.Reason)]++
+		if _, ok := r.Timings[report.StageRead]; ok {
+			read = append(read, r.Rel)
+		}
 	}
 	if diff := cmp.Diff(map[string]int{"skipped/done": 5, "skipped/not_jpeg": 1, "failed/truncated": 1}, counts); diff != "" {
 		t.Errorf("rerun (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"scans/b_q30.jpg"}, read); diff != "" {
+		t.Errorf("inputs the rerun read (-want +got):\n%s", diff)
 	}
 	// A different model means redo.
 	res, err = RunRestore(ctx, restoreConfig(in, out, "conv"))

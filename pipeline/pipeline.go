@@ -1,8 +1,10 @@
 // Package pipeline wires jpegrestore's jobs out of the transforms: composite PTransforms only,
 // with build-time validation and no I/O at construction.
 //
-//	match(glob) ─► claim outputs ─► restore (enhance's journey: name, read, probe, route, resume, decode,
-//	                                 restore, encode, write) ─► records
+//	match(glob) ─┐
+//	list outputs ─┼► claim outputs ─► restore (enhance's journey: name, read, probe, route, resume,
+//	old records ─┘        │                     decode, restore, encode, write) ─┬► records
+//	                      └─ settled from the listings (a rerun's done inputs) ───┘
 //	records ─► record shards (merged by report.Finish into records.jsonl and failures.jsonl),
 //	           the summary (one combiner over bucket × prefix × route × QF band),
 //	           the examples (the restored records that changed most and least)
@@ -34,14 +36,20 @@ func init() {
 // ExamplesPerEnd is how many most- and least-changed images the report shows.
 const ExamplesPerEnd = 3
 
-// Restore builds match → claim outputs (grouped by output name) → restore and returns the records.
-func Restore(s beam.Scope, inputs, exclude []string, cfg transforms.RestoreConfig) beam.PCollection {
+// Restore builds match → claim outputs (grouped by output name with the output root's listing and
+// the previous run's records, settling what a rerun is done with) → restore, and returns the
+// records of every input. previous is the previous run's records.jsonl; report is the report
+// folder, left out of the output listing.
+func Restore(s beam.Scope, inputs []string, previous, report string, cfg transforms.RestoreConfig) beam.PCollection {
 	s = s.Scope("pipeline.Restore")
 	if len(inputs) == 0 {
 		panic("pipeline.Restore: no inputs")
 	}
-	claimed := transforms.ClaimOutputs(s, cfg.Settings, transforms.Match(s, inputs, exclude))
-	return transforms.Restore(s, cfg, claimed)
+	out := cfg.Settings.Out
+	matched := transforms.Match(s, inputs, []string{out, report})
+	outputs := transforms.ListOutputs(s, out, []string{report})
+	toRestore, settled := transforms.ClaimOutputs(s, cfg, matched, outputs, transforms.ReadRecords(s, previous))
+	return beam.Flatten(s, transforms.Restore(s, cfg, toRestore), settled)
 }
 
 // Eval builds match → reshuffle → eval and returns one record per reference and QF.

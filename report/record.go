@@ -46,6 +46,17 @@ type Record struct {
 	Output string `json:"output,omitempty"`
 	// Format is the output format, "png" or "jpeg".
 	Format string `json:"format,omitempty"`
+	// Tag is the output's tag: the input's content, the model with its settings, and the output
+	// settings (an output that carries it is complete). OutputBytes is the output's size.
+	Tag         string `json:"tag,omitempty"`
+	OutputBytes int64  `json:"output_bytes,omitempty"`
+	// InputVersion identifies the input's content as its listing gave it (storage.Object.Version)
+	// and InputSHA256 is the hash of its bytes. A rerun that lists the same version, finds the
+	// output with the same size and computes the same tag for its settings knows the input is
+	// done without reading it.
+	InputVersion string `json:"input_version,omitempty"`
+	InputSHA256  string `json:"input_sha256,omitempty"`
+
 	// Model, ModelSHA256 and Ensemble identify the restoring model and its self-ensemble size.
 	Model       string `json:"model,omitempty"`
 	ModelSHA256 string `json:"model_sha256,omitempty"`

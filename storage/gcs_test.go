@@ -1,8 +1,12 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
 	"errors"
+	"hash/crc32"
+	"io"
 	"io/fs"
 	"testing"
 	"time"
@@ -102,7 +106,7 @@ func TestMatchGCS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []storage.Object{{URI: "gs://b/in/sub/c.jpg", Size: 3}, {URI: "gs://b/in/sub/deep/d.jpg", Size: 4}}
+		want := []storage.Object{gcsObject("gs://b/in/sub/c.jpg", "ccc"), gcsObject("gs://b/in/sub/deep/d.jpg", "dddd")}
 		if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(storage.Object{}, "ModTime")); diff != "" {
 			t.Errorf("Match objects mismatch (-want +got):\n%s", diff)
 		}
@@ -171,7 +175,7 @@ func TestStatGCS(t *testing.T) {
 	if got.ModTime.IsZero() {
 		t.Error("Stat: zero ModTime")
 	}
-	want := storage.Object{URI: "gs://b/in/x.jpg", Size: 5}
+	want := gcsObject("gs://b/in/x.jpg", "01234")
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(storage.Object{}, "ModTime")); diff != "" {
 		t.Errorf("Stat mismatch (-want +got):\n%s", diff)
 	}
@@ -269,5 +273,33 @@ func TestUnreachableGCS(t *testing.T) {
 	}
 	if _, err := matchURIs(ctx, "gs://b/in"); err == nil {
 		t.Error("Match on a dead emulator = nil error, want one")
+	}
+}
+
+// gcsObject is the Object GCS lists for content at uri (ModTime aside): its size and hashes.
+func gcsObject(uri, content string) storage.Object {
+	sum := md5.Sum([]byte(content))
+	return storage.Object{URI: uri, Size: int64(len(content)), MD5: sum[:],
+		CRC32C: crc32.Checksum([]byte(content), crc32.MakeTable(crc32.Castagnoli))}
+}
+
+// TestOpenThroughFaults: a streamed read through a proxy that fails a third of the requests
+// returns the whole object.
+func TestOpenThroughFaults(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<17) // 2 MiB
+	p := gcstest.StartFaulty(t, "b", map[string][]byte{"big.bin": big}, gcstest.Faults{Unavailable: 0.15, Drop: 0.2, Seed: 7})
+	for range 5 {
+		r, err := storage.Open(t.Context(), "gs://b/big.bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got, big) {
+			t.Fatalf("read %d of %d bytes: %v", len(got), len(big), err)
+		}
+	}
+	if injected, _ := p.Injected(); len(injected) == 0 {
+		t.Error("no fault was injected")
 	}
 }

@@ -205,7 +205,7 @@ func matchGCS(ctx context.Context, pattern string, fn func(Object) error) error 
 // retried as one call.
 func listGCS(ctx context.Context, bkt *gcs.BucketHandle, bucket, pattern, prefix string, glob []string, fn func(Object) error) error {
 	q := &gcs.Query{Prefix: prefix}
-	if err := q.SetAttrSelection([]string{"Name", "Size", "Updated"}); err != nil {
+	if err := q.SetAttrSelection([]string{"Name", "Size", "Updated", "MD5", "CRC32C"}); err != nil {
 		return fmt.Errorf("storage: match %s: %w", pattern, err)
 	}
 	var page []*gcs.ObjectAttrs
@@ -251,5 +251,5 @@ func containsTemp(segs []string) bool {
 
 // objectFromAttrs converts GCS attributes to an Object in bucket.
 func objectFromAttrs(bucket string, a *gcs.ObjectAttrs) Object {
-	return Object{URI: gsScheme + bucket + "/" + a.Name, Size: a.Size, ModTime: a.Updated}
+	return Object{URI: gsScheme + bucket + "/" + a.Name, Size: a.Size, ModTime: a.Updated, MD5: a.MD5, CRC32C: a.CRC32C}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -102,4 +103,91 @@ func Delete(ctx context.Context, uri string) error {
 		return wrapErr("delete", uri, err)
 	}
 	return nil
+}
+
+// Open returns a reader of the whole file or object uri, for content too large to hold in
+// memory. Opening retries transient faults; so does reading a GCS object: a read that fails
+// midway opens the object again where it stopped (a range read of the generation first opened,
+// so a replaced object cannot be mixed into it), at most MaxTries times in a row.
+func Open(ctx context.Context, uri string) (io.ReadCloser, error) {
+	if !IsGCS(uri) {
+		f, err := os.Open(uri)
+		if err != nil {
+			return nil, wrapErr("open", uri, err)
+		}
+		return f, nil
+	}
+	r := &gcsReader{ctx: ctx, uri: uri}
+	if err := r.open(); err != nil {
+		return nil, wrapErr("open", uri, err)
+	}
+	return r, nil
+}
+
+// gcsReader reads a GCS object, reopening it where it stopped after a transient fault.
+type gcsReader struct {
+	ctx    context.Context
+	uri    string
+	gen    int64 // the generation first opened; 0 before
+	off    int64
+	r      io.ReadCloser
+	faults int // in a row
+}
+
+func (g *gcsReader) open() error {
+	bucket, object, err := splitGCS(g.uri)
+	if err != nil {
+		return err
+	}
+	return retry(g.ctx, defaultRetry, func(ctx context.Context) error {
+		c, err := client(ctx)
+		if err != nil {
+			return err
+		}
+		obj := c.Bucket(bucket).Object(object)
+		if g.gen != 0 {
+			obj = obj.Generation(g.gen)
+		}
+		// The reader outlives this try: it reads with the caller's context.
+		r, err := obj.NewRangeReader(g.ctx, g.off, -1)
+		if err != nil {
+			return err
+		}
+		g.r, g.gen = r, r.Attrs.Generation
+		return nil
+	})
+}
+
+func (g *gcsReader) Read(p []byte) (int, error) {
+	for {
+		if g.r == nil {
+			if err := g.open(); err != nil {
+				return 0, wrapErr("read", g.uri, err)
+			}
+		}
+		n, err := g.r.Read(p)
+		g.off += int64(n)
+		if err == nil || err == io.EOF || !Transient(err) {
+			if n > 0 {
+				g.faults = 0
+			}
+			return n, err
+		}
+		g.r.Close()
+		g.r = nil
+		if g.faults++; g.faults >= MaxTries {
+			return n, wrapErr("read", g.uri, fmt.Errorf("%w (after %d tries)", err, g.faults))
+		}
+		countRetry(g.ctx, faultKind(err))
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+func (g *gcsReader) Close() error {
+	if g.r == nil {
+		return nil
+	}
+	return g.r.Close()
 }

@@ -25,6 +25,26 @@ type Object struct {
 	// OutsideRoot marks a local symlink below the listed root that resolves
 	// to a file outside it (see Match).
 	OutsideRoot bool
+	// MD5 and CRC32C are the content hashes GCS lists for an object (MD5 is
+	// absent for composite objects); both unset for local files.
+	MD5    []byte
+	CRC32C uint32
+}
+
+// Version identifies the object's content as far as a listing can, without
+// reading it: for GCS its size and content hash ("gcs:SIZE:md5:HEX", or crc32c
+// when GCS has no MD5), which change exactly when the content does; for a
+// local file its size and modification time in nanoseconds ("local:SIZE:NS"),
+// which change whenever it is written (and when it is only touched, which the
+// content hash of a read then tells apart).
+func (o Object) Version() string {
+	switch {
+	case len(o.MD5) > 0:
+		return fmt.Sprintf("gcs:%d:md5:%x", o.Size, o.MD5)
+	case IsGCS(o.URI):
+		return fmt.Sprintf("gcs:%d:crc32c:%08x", o.Size, o.CRC32C)
+	}
+	return fmt.Sprintf("local:%d:%d", o.Size, o.ModTime.UnixNano())
 }
 
 // IsGCS reports whether uri names a Google Cloud Storage object or prefix,

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -115,5 +116,21 @@ func TestRoot(t *testing.T) {
 				t.Errorf("Root(%q) mismatch (-want +got):\n%s", tc.pattern, diff)
 			}
 		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	at := time.Unix(1700000000, 123)
+	for _, tc := range []struct {
+		o    Object
+		want string
+	}{
+		{Object{URI: "/a.jpg", Size: 10, ModTime: at}, "local:10:1700000000000000123"},
+		{Object{URI: "gs://b/a.jpg", Size: 10, MD5: []byte{0xab, 0x01}, CRC32C: 7}, "gcs:10:md5:ab01"},
+		{Object{URI: "gs://b/a.jpg", Size: 10, CRC32C: 0xbeef}, "gcs:10:crc32c:0000beef"},
+	} {
+		if got := tc.o.Version(); got != tc.want {
+			t.Errorf("%+v: Version() = %q, want %q", tc.o, got, tc.want)
+		}
 	}
 }

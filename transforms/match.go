@@ -33,13 +33,21 @@ type matchFn struct {
 func (f *matchFn) ProcessElement(ctx context.Context, pattern string, emit func(enhance.Input)) error {
 	root := storage.Root(pattern)
 	return storage.Match(ctx, pattern, func(o storage.Object) error {
-		for _, ex := range f.Exclude {
-			if ex != "" && (o.URI == ex || strings.HasPrefix(o.URI, strings.TrimSuffix(ex, "/")+"/")) {
-				return nil
-			}
+		if excluded(o.URI, f.Exclude) {
+			return nil
 		}
 		progress().AddTotal(1)
-		emit(enhance.Input{URI: o.URI, Root: root, OutsideRoot: o.OutsideRoot})
+		emit(enhance.Input{URI: o.URI, Root: root, OutsideRoot: o.OutsideRoot, Version: o.Version()})
 		return nil
 	})
+}
+
+// excluded reports whether uri is one of the exclude URIs or lies under one.
+func excluded(uri string, exclude []string) bool {
+	for _, ex := range exclude {
+		if ex != "" && (uri == ex || strings.HasPrefix(uri, strings.TrimSuffix(ex, "/")+"/")) {
+			return true
+		}
+	}
+	return false
 }

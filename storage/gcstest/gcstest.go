@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,13 +75,82 @@ type Faults struct {
 	Seed uint64
 }
 
-// Proxy is a fault-injecting HTTP proxy in front of a fake GCS server.
+// Proxy is a fault-injecting HTTP proxy in front of a fake GCS server. It also counts the
+// requests it passes on by kind and the bytes of object reads (Traffic).
 type Proxy struct {
 	mu       sync.Mutex
 	rng      *rand.Rand
 	faults   Faults
 	injected map[string]int
 	requests int
+	traffic  Traffic
+}
+
+// Traffic is what a Proxy passed on: requests by kind ("list", "read" of an object's content,
+// "stat" of its metadata, "write", "delete", "other") and the bytes of object content read.
+type Traffic struct {
+	Requests  map[string]int
+	ReadBytes int64
+}
+
+// Traffic returns the traffic since the last ResetTraffic.
+func (p *Proxy) Traffic() Traffic {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return Traffic{Requests: maps.Clone(p.traffic.Requests), ReadBytes: p.traffic.ReadBytes}
+}
+
+// ResetTraffic starts counting again.
+func (p *Proxy) ResetTraffic() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.traffic = Traffic{}
+}
+
+// kind classifies a request of the GCS JSON and XML APIs.
+func kind(r *http.Request) string {
+	path := r.URL.Path
+	switch {
+	case r.Method == http.MethodDelete:
+		return "delete"
+	case strings.HasPrefix(path, "/upload/") || r.Method == http.MethodPost || r.Method == http.MethodPut:
+		return "write"
+	case strings.HasPrefix(path, "/storage/v1/b/") && strings.HasSuffix(path, "/o"):
+		return "list"
+	case strings.HasPrefix(path, "/storage/v1/b/") && r.URL.Query().Get("alt") != "media":
+		return "stat"
+	case r.Method == http.MethodGet:
+		return "read"
+	}
+	return "other"
+}
+
+// counter counts the bytes of a response body.
+type counter struct {
+	http.ResponseWriter
+	n int64
+}
+
+func (c *counter) Write(b []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// pass forwards a request and counts it.
+func (p *Proxy) pass(rp http.Handler, w http.ResponseWriter, r *http.Request) {
+	k := kind(r)
+	c := &counter{ResponseWriter: w}
+	rp.ServeHTTP(c, r)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.traffic.Requests == nil {
+		p.traffic.Requests = map[string]int{}
+	}
+	p.traffic.Requests[k]++
+	if k == "read" {
+		p.traffic.ReadBytes += c.n
+	}
 }
 
 // Injected returns the faults injected so far, by kind, and the number of requests seen.
@@ -162,9 +232,9 @@ func StartFaulty(t testing.TB, bucket string, objects map[string][]byte, f Fault
 			drop(w)
 		case "slow":
 			time.Sleep(delay)
-			rp.ServeHTTP(w, r)
+			p.pass(rp, w, r)
 		default:
-			rp.ServeHTTP(w, r)
+			p.pass(rp, w, r)
 		}
 	}))
 	t.Cleanup(srv.Close)

@@ -1,0 +1,63 @@
+package enhance
+
+import "jpegrestore/report"
+
+// carried are the outcomes a rerun repeats without reading an input whose listed version has not
+// changed, because they depend on the input's bytes alone.
+var carried = map[report.Reason]bool{
+	report.ReasonNotJPEG:     true,
+	report.ReasonCorrupt:     true,
+	report.ReasonTruncated:   true,
+	report.ReasonUnsupported: true,
+}
+
+// Resume tells, from listings alone, whether a rerun is done with an input: prev is the previous
+// run's record of it, and in.OutputBytes the size of its output as the output root was listed (0
+// when it was not there). It returns the input's record and true when the input's listed version
+// is the one prev saw and either
+//   - its output is there with the size prev wrote, and prev's tag is the one the current
+//     settings give (the route of prev's QF, that route's model, ensemble and tile, the output
+//     format): skipped as done;
+//   - or prev's outcome depended on the input's bytes alone (not a JPEG; corrupt, truncated or
+//     unsupported): the same again.
+//
+// Otherwise the input goes through Restore, which reads it and decides exactly (a local file that
+// was only touched is found done there, by its content hash). Resume reads no object; it reads a
+// model's manifest once per model.
+func (j *Journey) Resume(in Input, prev report.Record) (report.Record, bool) {
+	if in.Version == "" || prev.InputVersion != in.Version || prev.URI != in.URI || in.OutputTakenBy != "" {
+		return report.Record{}, false
+	}
+	rec := NewRecord(in)
+	if CheckRel(rec.Rel) != nil {
+		return report.Record{}, false
+	}
+	rec.Output, rec.Format = OutputURI(j.Settings.Out, rec.Rel, j.Settings.Format), j.Settings.Format
+	rec.Bytes, rec.Width, rec.Height = prev.Bytes, prev.Width, prev.Height
+	rec.QF, rec.QFChroma, rec.Confidence = prev.QF, prev.QFChroma, prev.Confidence
+	if prev.Status != report.StatusRestored && carried[prev.Reason] {
+		rec.Status, rec.Stage, rec.Reason, rec.Error, rec.Route = prev.Status, prev.Stage, prev.Reason, prev.Error, prev.Route
+		return rec, true
+	}
+	done := prev.Status == report.StatusRestored ||
+		(prev.Status == report.StatusSkipped && (prev.Reason == report.ReasonDone || prev.Reason == report.ReasonPassthrough))
+	if !done || prev.Tag == "" || prev.OutputBytes <= 0 || in.OutputBytes != prev.OutputBytes || prev.Output != rec.Output {
+		return report.Record{}, false
+	}
+	r := j.Settings.Routes.Pick(prev.QF)
+	var set *Setting
+	if !r.Passthrough {
+		s, err := j.Models.Setting(r)
+		if err != nil {
+			return report.Record{}, false
+		}
+		set = &s
+		rec.Model, rec.ModelSHA256, rec.Ensemble = s.Manifest.Name, s.Manifest.SHA256, s.Ensemble
+	}
+	if TagFor(prev.InputSHA256, set, j.Settings) != prev.Tag {
+		return report.Record{}, false
+	}
+	rec.Status, rec.Reason, rec.Route = report.StatusSkipped, report.ReasonDone, r.Name
+	rec.InputSHA256, rec.Tag, rec.OutputBytes = prev.InputSHA256, prev.Tag, prev.OutputBytes
+	return rec, true
+}
