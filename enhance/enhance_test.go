@@ -541,3 +541,32 @@ func TestNamesAreUntrusted(t *testing.T) {
 		t.Errorf("%d reads and %d objects after refusing every input", reads, len(store.objs))
 	}
 }
+
+// TestResolveOnAWorker: a worker that starts in another folder without the launcher's
+// environment finds a preset where the launcher found it; --models and $JPEGRESTORE_MODELS there
+// still come first, and a launcher's path that does not exist there is not taken.
+func TestResolveOnAWorker(t *testing.T) {
+	launcherModels, workerModels := t.TempDir(), t.TempDir()
+	for _, d := range []string{launcherModels, workerModels} {
+		os.WriteFile(filepath.Join(d, "fast.json"), []byte("{}"), 0o644)
+	}
+	t.Setenv(ModelsDirEnv, launcherModels)
+	cfg := ModelConfig{Default: "fast"}.WithFound(route.Default())
+	if got := cfg.Found["fast"]; got != filepath.Join(launcherModels, "fast.json") {
+		t.Fatalf("found %q", got)
+	}
+	t.Setenv(ModelsDirEnv, "")
+	t.Chdir(t.TempDir())
+	if got, err := cfg.Resolve("fast"); err != nil || got != filepath.Join(launcherModels, "fast.json") {
+		t.Errorf("worker: %q, %v", got, err)
+	}
+	dirCfg := cfg
+	dirCfg.Dir = workerModels
+	if got, _ := dirCfg.Resolve("fast"); got != filepath.Join(workerModels, "fast.json") {
+		t.Errorf("--models on the worker: %q", got)
+	}
+	gone := ModelConfig{Found: map[string]string{"fast": filepath.Join(t.TempDir(), "fast.json")}}
+	if _, err := gone.Resolve("fast"); err == nil {
+		t.Error("a launcher's path that is not on the worker resolved")
+	}
+}

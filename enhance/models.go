@@ -22,19 +22,55 @@ const ModelsDirEnv = "JPEGRESTORE_MODELS"
 // else $JPEGRESTORE_MODELS, else models/ under the working directory (or the repository root
 // above it) and beside the executable.
 func ResolveModel(nameOrPath, dir string) (string, error) {
-	if strings.ContainsAny(nameOrPath, `/\`) || strings.HasSuffix(nameOrPath, ".json") || strings.HasSuffix(nameOrPath, ".onnx") {
+	return ModelConfig{Dir: dir}.Resolve(nameOrPath)
+}
+
+// ModelConfig says which models restore which routes and how. It travels in the serialized
+// config of the DoFns, so a worker in another process resolves a model by the rule of Resolve.
+type ModelConfig struct {
+	// Default is the preset or path used by routes that name no model.
+	Default string
+	// Dir is where presets are looked up first ("" for the defaults of ResolveModel).
+	Dir string
+	// Ensemble and Tile apply to routes that set none (0: 1 and the model's default tile).
+	Ensemble, Tile int
+	// Found maps the presets and paths the launcher resolved to their absolute manifest paths
+	// (WithFound), for workers that start in another folder on the same machine.
+	Found map[string]string `json:"found,omitempty"`
+}
+
+// Resolve returns the manifest path of a preset or path. A preset is looked up in Dir, else in
+// $JPEGRESTORE_MODELS, else where the launcher found it (Found) if that file exists here, else in
+// models/ under the working directory (or the repository root above it) and beside the
+// executable. A path is returned as it is, unless it is relative and the launcher's absolute path
+// for it (Found) exists here.
+func (c ModelConfig) Resolve(nameOrPath string) (string, error) {
+	found := c.Found[nameOrPath]
+	if isPath(nameOrPath) {
+		if found != "" && !filepath.IsAbs(nameOrPath) && exists(found) {
+			return found, nil
+		}
 		return nameOrPath, nil
 	}
-	var dirs []string
-	for _, d := range []string{dir, os.Getenv(ModelsDirEnv)} {
-		if d != "" {
-			dirs = append(dirs, d)
+	file := nameOrPath + ".json"
+	var tried []string
+	try := func(p string) bool {
+		tried = append(tried, p)
+		return exists(p)
+	}
+	for _, d := range []string{c.Dir, os.Getenv(ModelsDirEnv)} {
+		if d != "" && try(filepath.Join(d, file)) {
+			return filepath.Join(d, file), nil
 		}
 	}
+	if found != "" && try(found) {
+		return found, nil
+	}
+	var dirs []string
 	if wd, err := os.Getwd(); err == nil {
 		for d := wd; ; d = filepath.Dir(d) {
 			dirs = append(dirs, filepath.Join(d, "models"))
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil || filepath.Dir(d) == d {
+			if exists(filepath.Join(d, "go.mod")) || filepath.Dir(d) == d {
 				break
 			}
 		}
@@ -43,22 +79,45 @@ func ResolveModel(nameOrPath, dir string) (string, error) {
 		dirs = append(dirs, filepath.Join(filepath.Dir(exe), "models"), filepath.Join(filepath.Dir(exe), "..", "models"))
 	}
 	for _, d := range dirs {
-		p := filepath.Join(d, nameOrPath+".json")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
+		if try(filepath.Join(d, file)) {
+			return filepath.Join(d, file), nil
 		}
 	}
-	return "", fmt.Errorf("model preset %q not found (looked for %s.json in %q); pass --model PATH to a manifest or .onnx, or --models DIR", nameOrPath, nameOrPath, dirs)
+	return "", fmt.Errorf("model preset %q not found (looked for %q); pass --model PATH to a manifest or .onnx, or --models DIR", nameOrPath, tried)
 }
 
-// ModelConfig says which models restore which routes and how.
-type ModelConfig struct {
-	// Default is the preset or path used by routes that name no model.
-	Default string
-	// Dir is where presets are looked up first ("" for the defaults of ResolveModel).
-	Dir string
-	// Ensemble and Tile apply to routes that set none (0: 1 and the model's default tile).
-	Ensemble, Tile int
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// WithFound returns the config with the manifests of its default model and of the routes'
+// models resolved here recorded in Found, for workers that run elsewhere.
+func (c ModelConfig) WithFound(rs route.Routes) ModelConfig {
+	found := map[string]string{}
+	for _, name := range append([]string{c.Default}, routeModels(rs)...) {
+		if p, err := c.Resolve(name); err == nil {
+			if abs, err := filepath.Abs(p); err == nil {
+				found[name] = abs
+			}
+		}
+	}
+	c.Found = found
+	return c
+}
+
+func routeModels(rs route.Routes) []string {
+	var names []string
+	for _, r := range rs {
+		if r.Model != "" {
+			names = append(names, r.Model)
+		}
+	}
+	return names
+}
+
+func isPath(nameOrPath string) bool {
+	return strings.ContainsAny(nameOrPath, `/\`) || strings.HasSuffix(nameOrPath, ".json") || strings.HasSuffix(nameOrPath, ".onnx")
 }
 
 // Setting is a route's model as an output's tag names it: the manifest (its sha256), the
@@ -124,7 +183,7 @@ func (m *Models) Setting(r route.Route) (Setting, error) {
 	defer m.mu.Unlock()
 	man := m.manifests[model]
 	if man == nil {
-		path, err := ResolveModel(model, m.cfg.Dir)
+		path, err := m.cfg.Resolve(model)
 		if err != nil {
 			return Setting{}, err
 		}
@@ -156,7 +215,7 @@ func (m *Models) For(r route.Route) (*RouteModel, error) {
 	}
 	l := m.loaded[model]
 	if l == nil {
-		path, err := ResolveModel(model, m.cfg.Dir)
+		path, err := m.cfg.Resolve(model)
 		if err != nil {
 			return nil, err
 		}

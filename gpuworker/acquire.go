@@ -103,11 +103,11 @@ func Pools() []Snapshot {
 }
 
 // Loader returns an inference.Loader that runs models in the process-wide pools: it initialises
-// ONNX Runtime from lib (see LibraryPath; "" searches the usual places) on first use and acquires
-// the model's pool with opts.
-func Loader(lib string, opts Options) inference.Loader {
+// ONNX Runtime from lib (see LibraryPath; "" searches the usual places, after the hints) on first
+// use and acquires the model's pool with opts.
+func Loader(lib string, opts Options, hints ...string) inference.Loader {
 	return func(path string) (inference.Model, func() error, error) {
-		p, err := LibraryPath(lib)
+		p, err := LibraryPath(lib, hints...)
 		if err != nil {
 			return inference.Model{}, nil, err
 		}

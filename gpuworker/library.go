@@ -26,10 +26,12 @@ var errNoLibrary = errors.New(`ONNX Runtime shared library not found.
   --ort-lib PATH or ` + EnvLibrary + `=PATH`)
 
 // LibraryPath resolves the ONNX Runtime shared library: the explicit path (a flag) if given, else
-// $JPEGRESTORE_ORT_LIB, else .deps/onnxruntime/libonnxruntime.so.1 under the working directory, the
-// executable's directory or its parent, or the repository root found from the working directory.
-// An explicit path that does not exist is an error rather than a fallback.
-func LibraryPath(explicit string) (string, error) {
+// $JPEGRESTORE_ORT_LIB, else the first hint that exists (on a Beam worker: the path the launcher
+// found, which holds when the worker runs on the launcher's machine), else
+// .deps/onnxruntime/libonnxruntime.so.1 under the working directory, the executable's directory or
+// its parent, or the repository root found from the working directory. An explicit path that does
+// not exist is an error rather than a fallback.
+func LibraryPath(explicit string, hints ...string) (string, error) {
 	for _, src := range []struct{ what, path string }{{"--ort-lib", explicit}, {EnvLibrary, os.Getenv(EnvLibrary)}} {
 		if src.path == "" {
 			continue
@@ -44,6 +46,15 @@ func LibraryPath(explicit string) (string, error) {
 		return abs, nil
 	}
 	var tried []string
+	for _, h := range hints {
+		if h == "" {
+			continue
+		}
+		if _, err := os.Stat(h); err == nil {
+			return h, nil
+		}
+		tried = append(tried, h)
+	}
 	for _, dir := range candidateRoots() {
 		p := filepath.Join(dir, bundledLibrary)
 		if _, err := os.Stat(p); err == nil {

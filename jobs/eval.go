@@ -70,6 +70,7 @@ func RunEval(ctx context.Context, c EvalConfig) (*Result, error) {
 		return nil, err
 	}
 	defer release()
+	c.Models, c.Runtime = c.Models.WithFound(enhance.EvalRoutes), c.Runtime.WithFound()
 	res, err := run(ctx, "eval", c.Pipeline, c.Out, meta, c.Progress, false)
 	if err != nil {
 		return nil, err

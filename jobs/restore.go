@@ -76,5 +76,8 @@ func RunRestore(ctx context.Context, c RestoreConfig) (*Result, error) {
 		return nil, err
 	}
 	defer release()
+	// Workers that run in other processes find what this one found (enhance.ModelConfig.Resolve,
+	// gpuworker.LibraryPath).
+	c.Models, c.Runtime = c.Models.WithFound(c.Settings.Routes), c.Runtime.WithFound()
 	return run(ctx, "restore", c.Pipeline, c.Report, meta, c.Progress, true)
 }

@@ -3,6 +3,7 @@ package jobs
 import (
 	"cmp"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -27,6 +28,8 @@ type Result struct {
 	Report string
 	// Failed counts the inputs that failed.
 	Failed int64
+	// DryRun says the runner only built the job (Dataflow's --dry_run): nothing ran, no report.
+	DryRun bool
 }
 
 // preload loads the models of the routes in this process, so that a missing, corrupt or
@@ -79,6 +82,9 @@ func run(ctx context.Context, job string, build func(report.Folder) *beam.Pipeli
 		}
 		return nil, fmt.Errorf("%s: pipeline: %w", job, err)
 	}
+	if res == nil && beamDryRun() {
+		return &Result{Report: root, DryRun: true}, nil
+	}
 	meta["started"], meta["finished"] = start.UTC().Format(time.RFC3339), time.Now().UTC().Format(time.RFC3339)
 	meta["seconds"] = time.Since(start).Seconds()
 	if res != nil {
@@ -121,4 +127,11 @@ func countsSince(before, now map[string]int64) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// beamDryRun reports whether Beam's --dry_run is set (the Dataflow runner then builds the job and
+// submits nothing).
+func beamDryRun() bool {
+	f := flag.Lookup("dry_run")
+	return f != nil && f.Value.String() == "true"
 }

@@ -20,16 +20,29 @@ func init() {
 }
 
 // Runtime is how a worker runs models: the ONNX Runtime library and the pool options. It travels
-// in the serialized config of the DoFns that restore, so a worker in another process finds them
-// without the launcher's flags.
+// in the serialized config of the DoFns that restore, so a worker in another process, started
+// from another folder without the launcher's environment, finds the library by the rule of
+// gpuworker.LibraryPath: ORTLib, else $JPEGRESTORE_ORT_LIB there, else ORTLibFound if that file
+// exists there, else the usual places.
 type Runtime struct {
-	// ORTLib is the ONNX Runtime library path ("" to search as gpuworker.LibraryPath does).
-	ORTLib string            `json:"ort_lib"`
-	Pool   gpuworker.Options `json:"pool"`
+	// ORTLib is the ONNX Runtime library given by --ort-lib ("" to search).
+	ORTLib string `json:"ort_lib"`
+	// ORTLibFound is the library the launcher found (WithFound).
+	ORTLibFound string            `json:"ort_lib_found,omitempty"`
+	Pool        gpuworker.Options `json:"pool"`
 }
 
 // Loader returns the loader that runs models in this process's ORT pools.
-func (r Runtime) Loader() inference.Loader { return gpuworker.Loader(r.ORTLib, r.Pool) }
+func (r Runtime) Loader() inference.Loader { return gpuworker.Loader(r.ORTLib, r.Pool, r.ORTLibFound) }
+
+// WithFound returns the runtime with the library this process finds recorded in it, for workers
+// that run elsewhere.
+func (r Runtime) WithFound() Runtime {
+	if p, err := gpuworker.LibraryPath(r.ORTLib); err == nil {
+		r.ORTLibFound = p
+	}
+	return r
+}
 
 // RestoreConfig is what every restoring worker needs; it is serialized into the DoFn.
 type RestoreConfig struct {

@@ -43,30 +43,68 @@ func (l *intsFlag) Set(v string) error {
 	return nil
 }
 
-// runnerFlags are the Beam settings every job takes; they are copied onto Beam's own global flags.
+// runnerFlags give a job Beam's own pipeline options: every flag the SDK and its runners register
+// on flag.CommandLine (--runner, --endpoint, --environment_type, --environment_config,
+// --worker_binary; Dataflow's --project, --region, --temp_location, --staging_location,
+// --sdk_container_image, --worker_machine_type, --num_workers, --max_num_workers, --dry_run, ...),
+// but those only a worker takes. They share Beam's values, so a job parses them as Beam would.
 type runnerFlags struct {
-	runner, endpoint, environment string
+	fs      *flag.FlagSet
+	verbose bool
 }
+
+// workerOnly are Beam flags a worker process gets from its runner, not from a user.
+var workerOnly = map[string]bool{"worker": true, "id": true, "control_endpoint": true, "logging_endpoint": true,
+	"semi_persist_dir": true, "options": true}
+
+// isBeamOption reports whether a flag of flag.CommandLine is a pipeline option a user may set.
+func isBeamOption(name string) bool { return !workerOnly[name] && !strings.HasPrefix(name, "test.") }
 
 func (r *runnerFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&r.runner, "runner", "", "Beam runner: prism (default, in-process), universal, dataflow, flink, spark")
-	fs.StringVar(&r.endpoint, "endpoint", "", "job service endpoint for --runner=universal|flink|spark (host:port)")
-	fs.StringVar(&r.environment, "environment_type", "", "SDK harness environment (LOOPBACK, DOCKER, PROCESS); universal defaults to LOOPBACK")
+	r.fs = fs
+	fs.BoolVar(&r.verbose, "verbose", false, "show Beam's and Prism's own log lines")
+	flag.CommandLine.VisitAll(func(f *flag.Flag) {
+		if isBeamOption(f.Name) {
+			fs.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	fs.Usage = func() { printUsage(fs) }
 }
 
-// apply copies the settings onto Beam's flags (registered on flag.CommandLine by the SDK).
+// printUsage lists a command's own flags, then Beam's pipeline options.
+func printUsage(fs *flag.FlagSet) {
+	own, beam := flag.NewFlagSet(fs.Name(), flag.ContinueOnError), flag.NewFlagSet("beam", flag.ContinueOnError)
+	fs.VisitAll(func(f *flag.Flag) {
+		to := own
+		if flag.CommandLine.Lookup(f.Name) != nil {
+			to = beam
+		}
+		to.Var(f.Value, f.Name, f.Usage)
+	})
+	out := fs.Output()
+	fmt.Fprintf(out, "usage: jpegrestore %s [flags]\n\n", fs.Name())
+	own.SetOutput(out)
+	own.PrintDefaults()
+	fmt.Fprint(out, "\nBeam's pipeline options (the runner, Dataflow's and the portable runners' settings; README.md, Runners):\n")
+	beam.SetOutput(out)
+	beam.PrintDefaults()
+}
+
+// apply marks the Beam options the command line set as set on flag.CommandLine too (Beam reads
+// only those into the pipeline's options), and defaults --environment_type to LOOPBACK for
+// --runner universal.
 func (r *runnerFlags) apply() error {
-	env := r.environment
-	if env == "" && r.runner == "universal" {
-		env = "LOOPBACK"
+	var err error
+	r.fs.Visit(func(f *flag.Flag) {
+		if flag.CommandLine.Lookup(f.Name) != nil && err == nil {
+			err = flag.CommandLine.Set(f.Name, f.Value.String())
+		}
+	})
+	if err != nil {
+		return err
 	}
-	for name, v := range map[string]string{"runner": r.runner, "endpoint": r.endpoint, "environment_type": env} {
-		if v == "" {
-			continue
-		}
-		if err := flag.CommandLine.Set(name, v); err != nil {
-			return fmt.Errorf("--%s: %w", name, err)
-		}
+	if flag.Lookup("runner").Value.String() == "universal" && flag.Lookup("environment_type").Value.String() == "" {
+		return flag.CommandLine.Set("environment_type", "LOOPBACK")
 	}
 	return nil
 }

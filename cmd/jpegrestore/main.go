@@ -11,9 +11,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -86,6 +88,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
+// parseExit is the exit code of a command whose flags did not parse: 0 when help was asked for
+// (the usage is printed), 2 otherwise.
+func parseExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
+}
+
 // newFlags returns a flag set for a command, printing its usage to stderr.
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -93,23 +104,29 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// startBeam applies the runner flags and initialises Beam in launcher mode.
+// startBeam applies the runner flags and initialises Beam in launcher mode. Beam's and Prism's own
+// log lines go to stderr with --verbose, and nowhere without: a job says what went wrong itself.
 func startBeam(rf *runnerFlags, stderr io.Writer) error {
 	if err := rf.apply(); err != nil {
 		return err
 	}
 	log.LogLevel = "warn" // Prism's INFO lines would bury the job's own output
-	log.SetLogger(quietLogger{})
+	if rf.verbose {
+		log.SetLogger(beamLogger{stderr})
+	} else {
+		log.SetLogger(beamLogger{io.Discard})
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
 	beam.Init()
 	return nil
 }
 
-// quietLogger drops Beam's INFO chatter and keeps warnings and errors.
-type quietLogger struct{}
+// beamLogger writes Beam's warnings and errors to w and drops its INFO chatter.
+type beamLogger struct{ w io.Writer }
 
-func (quietLogger) Log(ctx context.Context, sev log.Severity, calldepth int, msg string) {
+func (l beamLogger) Log(ctx context.Context, sev log.Severity, calldepth int, msg string) {
 	if sev >= log.SevWarn {
-		fmt.Fprintf(os.Stderr, "beam (severity %d): %s\n", int(sev), msg)
+		fmt.Fprintf(l.w, "beam (severity %d): %s\n", int(sev), msg)
 	}
 }
 
@@ -126,6 +143,10 @@ func finishJob(res *jobs.Result, err error, what string, stdout, stderr io.Write
 	if err != nil {
 		fmt.Fprintln(stderr, "jpegrestore:", err)
 		return exitJobFailed
+	}
+	if res.DryRun {
+		fmt.Fprintf(stdout, "%s: --dry_run: the job was built and not submitted\n", what)
+		return exitOK
 	}
 	t := res.Summary.Totals
 	if what == "report" {
@@ -171,8 +192,9 @@ func (f *restoreFlags) config(stderr io.Writer) (jobs.RestoreConfig, error) {
 }
 
 // parseRestore parses the flags shared by restore and watch (extra registers the command's own)
-// into a validated config and starts Beam; code is non-zero when the command must stop.
-func parseRestore(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (c jobs.RestoreConfig, code int) {
+// into a validated config and starts Beam; when the command must stop instead (help, bad usage),
+// ok is false and code is its exit code.
+func parseRestore(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (c jobs.RestoreConfig, code int, ok bool) {
 	fs := newFlags(name, stderr)
 	var f restoreFlags
 	f.register(fs)
@@ -180,13 +202,13 @@ func parseRestore(name string, args []string, stderr io.Writer, extra func(*flag
 		extra(fs)
 	}
 	if err := fs.Parse(args); err != nil {
-		return c, exitUsage
+		return c, parseExit(err), false
 	}
 	c, err := f.config(stderr)
 	if !ready(err, &f.runner, stderr) {
-		return c, exitUsage
+		return c, exitUsage, false
 	}
-	return c, exitOK
+	return c, exitOK, true
 }
 
 // ready reports whether a command may run: its config validated (err is nil) and Beam started.
@@ -203,8 +225,8 @@ func ready(err error, rf *runnerFlags, stderr io.Writer) bool {
 }
 
 func restore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c, code := parseRestore("restore", args, stderr, nil)
-	if code != exitOK {
+	c, code, ok := parseRestore("restore", args, stderr, nil)
+	if !ok {
 		return code
 	}
 	res, err := jobs.RunRestore(ctx, c)
@@ -214,11 +236,11 @@ func restore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var interval time.Duration
 	var cycles int
-	c, code := parseRestore("watch", args, stderr, func(fs *flag.FlagSet) {
+	c, code, ok := parseRestore("watch", args, stderr, func(fs *flag.FlagSet) {
 		fs.DurationVar(&interval, "interval", 30*time.Second, "pause between cycles")
 		fs.IntVar(&cycles, "cycles", 0, "stop after this many cycles (0: until interrupted)")
 	})
-	if code != exitOK {
+	if !ok {
 		return code
 	}
 	c.Progress = nil
@@ -240,7 +262,7 @@ func survey(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var rf runnerFlags
 	rf.register(fs)
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	c := jobs.SurveyConfig{Inputs: in, Out: *out, Progress: progressTo(stderr, *quiet),
 		SurveyConfig: transforms.SurveyConfig{Limits: jpeg.Limits{MaxPixels: *maxPixels}}}
@@ -263,7 +285,7 @@ func eval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var rf runnerFlags
 	rf.register(fs)
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	c := jobs.EvalConfig{Reference: *ref, Out: *out, Progress: progressTo(stderr, *quiet),
 		EvalConfig: transforms.EvalConfig{QFs: qfs}}
@@ -289,7 +311,7 @@ func probe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.JSON, "json", false, "write one JSON record per file instead of a table")
 	fs.Int64Var(&cfg.MaxPixels, "max-pixels", 0, "refuse frames above this many pixels (0: 200 MP)")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	cfg.Inputs = fs.Args()
 	sum, err := jobs.RunProbe(ctx, cfg, stdout)
@@ -312,7 +334,7 @@ func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	device := fs.String("device", "cpu", "device to open the models on: cpu, cuda:N or auto")
 	modelsDir := fs.String("models", "", "folder of the shipped models (default: models/ of the checkout or beside the binary, or $"+enhance.ModelsDirEnv+")")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	path, err := gpuworker.LibraryPath(*ortLib)
 	if err == nil {
