@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -55,7 +56,9 @@ func (c ModelConfig) Resolve(nameOrPath string) (string, error) {
 	file := nameOrPath + ".json"
 	var tried []string
 	try := func(p string) bool {
-		tried = append(tried, p)
+		if p = filepath.Clean(p); !slices.Contains(tried, p) {
+			tried = append(tried, p)
+		}
 		return exists(p)
 	}
 	for _, d := range []string{c.Dir, os.Getenv(ModelsDirEnv)} {
@@ -195,10 +198,22 @@ func (m *Models) Setting(r route.Route) (Setting, error) {
 	return setting(man, ensemble, tile)
 }
 
+// SettingError says that a setting (a tile, an ensemble size) does not suit the model: the user's
+// to change before anything runs.
+type SettingError struct{ Msg string }
+
+func (e *SettingError) Error() string { return e.Msg }
+
 func setting(man *inference.Manifest, ensemble, tile int) (Setting, error) {
 	tc, err := inference.TileConfig{Tile: tile}.Resolve(man)
 	if err != nil {
-		return Setting{}, fmt.Errorf("model %s: %w", man.Name, err)
+		def, derr := inference.TileConfig{}.Resolve(man)
+		if derr != nil {
+			return Setting{}, fmt.Errorf("model %s: %w", man.Name, err)
+		}
+		smallest := (def.Overlap/man.PadMultiple + 1) * man.PadMultiple
+		return Setting{}, &SettingError{fmt.Sprintf("tile %d: the %s model needs a multiple of %d larger than its overlap of %d px: at least %d (by default %d)",
+			tile, man.Name, man.PadMultiple, def.Overlap, smallest, def.Tile)}
 	}
 	return Setting{Manifest: man, Ensemble: ensemble, Tile: tc.Tile}, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -23,7 +22,8 @@ type EvalConfig struct {
 	Reference string
 	Out       string
 	transforms.EvalConfig
-	Progress io.Writer
+	// Progress is the progress line to draw, or nil for none.
+	Progress *report.Progress
 }
 
 // EvalFile is the per-QF table the eval job writes beside the report.
@@ -62,6 +62,9 @@ type EvalTable struct {
 // RunEval runs the eval job and writes eval.json next to the report.
 func RunEval(ctx context.Context, c EvalConfig) (*Result, error) {
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkIO(ctx, "eval", []string{c.Reference}, c.Out); err != nil {
 		return nil, err
 	}
 	meta := map[string]any{"job": "eval", "reference": c.Reference, "model": c.Models.Default, "qfs": c.QFs}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image/png"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,20 +74,22 @@ func TestRestoreThroughFaults(t *testing.T) {
 	}
 }
 
-// TestUnusableSinkStops: when every write fails (here the output root lies under a file), the job
-// stops after a few inputs with one line that says why, instead of marking each input failed.
+// TestUnusableSinkStops: when every write fails once the job runs (here a folder stands where each
+// output would go; the check before the run writes elsewhere and passes), the job stops after a few
+// inputs with one line that says why, instead of marking each input failed.
 func TestUnusableSinkStops(t *testing.T) {
 	dir := t.TempDir()
-	in := filepath.Join(dir, "in")
+	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
 	objs := map[string][]byte{}
 	for i := range 3 * enhance.SinkFailureLimit {
-		objs[fmt.Sprintf("img%02d.jpg", i)] = encodeJPEG(t, gradient(32, 32, 3), 30)
+		name := fmt.Sprintf("img%02d", i)
+		objs[name+".jpg"] = encodeJPEG(t, gradient(32, 32, 3), 30)
+		if err := os.MkdirAll(filepath.Join(out, name+".png"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	writeTree(t, in, objs)
-	writeTree(t, dir, map[string][]byte{"file": []byte("not a folder")})
-	c := restoreConfig(in, filepath.Join(dir, "file", "out"), "identity")
-	c.Report = filepath.Join(dir, "report")
-	_, err := RunRestore(context.Background(), c)
+	_, err := RunRestore(context.Background(), restoreConfig(in, out, "identity"))
 	if err == nil || !strings.HasPrefix(err.Error(), "restore: stopped: jpegrestore: the output is unusable: 10 writes in a row failed, the last: ") ||
 		strings.Contains(err.Error(), "\n") {
 		t.Errorf("RunRestore error:\n%v", err)

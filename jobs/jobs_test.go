@@ -16,8 +16,11 @@ import (
 )
 
 func TestSurvey(t *testing.T) {
-	in := t.TempDir()
+	in := filepath.Join(t.TempDir(), "archive")
 	writeTree(t, in, mixedArchive(t))
+	// The report of an older version, inside the archive: the tool's own, never read as input.
+	writeTree(t, in, map[string][]byte{"_report/summary.json": []byte("{}")})
+	t.Chdir(t.TempDir())
 	res, err := RunSurvey(context.Background(), SurveyConfig{Inputs: []string{in}})
 	if err != nil {
 		t.Fatal(err)
@@ -30,8 +33,11 @@ func TestSurvey(t *testing.T) {
 	if got := tot.QFHist; got[1] != 1 || got[3] != 1 || got[5] != 1 || got[7] != 1 || got[9] != 1 {
 		t.Errorf("QF histogram %v", got)
 	}
-	if res.Report != filepath.Join(in, ReportDirName) {
-		t.Errorf("report folder %s", res.Report)
+	if res.Report != "archive-report" || tot.Matched != 7 {
+		t.Errorf("report folder %s, %d inputs", res.Report, tot.Matched)
+	}
+	if _, err := os.Stat(filepath.Join("archive-report", report.SummaryFile)); err != nil {
+		t.Error(err)
 	}
 	if _, err := os.Stat(filepath.Join(in, "scans", "a_q10.png")); err == nil {
 		t.Error("the survey wrote an output image")
@@ -97,8 +103,8 @@ func TestWatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(log.Bytes(), []byte("cycle 1: 2 matched, 1 restored, 1 skipped, 0 failed")) ||
-		!bytes.Contains(log.Bytes(), []byte("cycle 2: 2 matched, 0 restored, 2 skipped, 0 failed")) {
+	if !bytes.Contains(log.Bytes(), []byte("cycle 1: 2 inputs: 1 restored, 1 already done, 0 failed")) ||
+		!bytes.Contains(log.Bytes(), []byte("cycle 2: 2 inputs: 0 restored, 2 already done, 0 failed")) {
 		t.Errorf("watch log:\n%s", log.String())
 	}
 	if res.Summary.Totals.Skipped[report.ReasonDone] != 2 {

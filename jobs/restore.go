@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -23,12 +22,12 @@ type RestoreConfig struct {
 	// Out is the output root; Report defaults to Out/_report.
 	Out, Report string
 	transforms.RestoreConfig
-	// Progress is where the progress line goes (a terminal) or nil for none.
-	Progress io.Writer
+	// Progress is the progress line to draw, or nil for none.
+	Progress *report.Progress
 }
 
 // ReportDirName is the report folder under the output root.
-const ReportDirName = "_report"
+const ReportDirName = report.DirName
 
 // Validate fills the defaults and checks the config.
 func (c *RestoreConfig) Validate() error {
@@ -65,6 +64,9 @@ func (c *RestoreConfig) Pipeline(f report.Folder) *beam.Pipeline {
 // runs the pipeline and writes the final summary and HTML report.
 func RunRestore(ctx context.Context, c RestoreConfig) (*Result, error) {
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkIO(ctx, "restore", c.Inputs, c.Out, c.Report); err != nil {
 		return nil, err
 	}
 	meta := map[string]any{

@@ -3,6 +3,7 @@ package jobs
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,6 +21,32 @@ import (
 	"jpegrestore/storage"
 	"jpegrestore/transforms"
 )
+
+// UsageError is an error the user can fix before anything runs: a setting that does not suit the
+// model, an input that cannot be listed, an output that cannot be written. The command line
+// answers it in one line, with exit status 2.
+type UsageError struct{ Err error }
+
+func (e UsageError) Error() string { return e.Err.Error() }
+func (e UsageError) Unwrap() error { return e.Err }
+
+// checkIO checks, before a job starts, that its inputs can be listed and its outputs written.
+func checkIO(ctx context.Context, job string, inputs []string, outs ...string) error {
+	for _, in := range inputs {
+		if err := storage.CheckReadable(ctx, in); err != nil {
+			return UsageError{fmt.Errorf("%s: cannot read the input %s: %w", job, in, err)}
+		}
+	}
+	for i, out := range outs {
+		if out == "" || slices.Contains(outs[:i], out) {
+			continue
+		}
+		if err := storage.CheckWritable(ctx, out); err != nil {
+			return UsageError{fmt.Errorf("%s: cannot write to %s: %w", job, out, err)}
+		}
+	}
+	return nil
+}
 
 // Result is what a job run leaves behind.
 type Result struct {
@@ -39,6 +66,10 @@ type Result struct {
 func preload(models enhance.ModelConfig, rt transforms.Runtime, routes route.Routes, meta map[string]any) (release func() error, err error) {
 	m := enhance.NewModels(models, rt.Loader())
 	rms, err := m.Preload(routes)
+	var bad *enhance.SettingError
+	if errors.As(err, &bad) {
+		return nil, UsageError{err}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -62,16 +93,16 @@ func preload(models enhance.ModelConfig, rt transforms.Runtime, routes route.Rou
 // run builds and executes a job's pipeline for a new run of the report folder at root, with a
 // progress line, and completes the folder (report.Finish); with examples, the report shows
 // before/after crops.
-func run(ctx context.Context, job string, build func(report.Folder) *beam.Pipeline, root string, meta map[string]any, progressTo io.Writer, examples bool) (*Result, error) {
+func run(ctx context.Context, job string, build func(report.Folder) *beam.Pipeline, root string, meta map[string]any, prog *report.Progress, examples bool) (*Result, error) {
 	folder := report.Folder{Root: root, Run: report.NewRun()}
 	p := build(folder)
-	prog := report.NewProgress(io.Discard, false)
-	if progressTo != nil {
-		prog = report.NewProgress(progressTo, true)
+	if prog == nil {
+		prog = report.NewProgress(io.Discard, false)
+	} else {
+		prog.Start(prog.Interval())
 	}
 	transforms.SetProgress(prog)
 	defer transforms.SetProgress(nil)
-	prog.Start(500 * time.Millisecond)
 	start := time.Now()
 	retries := storage.Retries()
 	res, err := beamx.RunWithMetrics(ctx, p) // the runner named by Beam's --runner flag; Prism in-process by default

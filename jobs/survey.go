@@ -3,7 +3,9 @@ package jobs
 import (
 	"context"
 	"errors"
-	"io"
+	"path"
+	"path/filepath"
+	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -17,10 +19,11 @@ import (
 // per bucket and prefix, before spending any compute on restoring.
 type SurveyConfig struct {
 	Inputs []string
-	// Out is the report folder; it defaults to <first input>/_report.
+	// Out is the report folder; it defaults to DefaultSurveyOut.
 	Out string
 	transforms.SurveyConfig
-	Progress io.Writer
+	// Progress is the progress line to draw, or nil for none.
+	Progress *report.Progress
 }
 
 // Validate fills the defaults and checks the config.
@@ -29,9 +32,21 @@ func (c *SurveyConfig) Validate() error {
 		return errors.New("report: no --in given")
 	}
 	if c.Out == "" {
-		c.Out = storage.Join(storage.Root(c.Inputs[0]), ReportDirName)
+		c.Out = DefaultSurveyOut(c.Inputs[0])
 	}
 	return nil
+}
+
+// DefaultSurveyOut is where the report job writes when no --out is given: a folder in the working
+// directory named after the first input ("archive-report" for gs://b/archive or data/archive),
+// never inside the input, where a later restore would find it.
+func DefaultSurveyOut(input string) string {
+	root := strings.TrimSuffix(storage.Root(input), "/")
+	name := path.Base(filepath.ToSlash(strings.TrimPrefix(root, "gs://")))
+	if name == "." || name == "/" || name == "" {
+		name = "jpegrestore"
+	}
+	return name + "-report"
 }
 
 // Pipeline builds the survey graph, its report going to f.
@@ -45,6 +60,9 @@ func (c *SurveyConfig) Pipeline(f report.Folder) *beam.Pipeline {
 // RunSurvey runs the report job.
 func RunSurvey(ctx context.Context, c SurveyConfig) (*Result, error) {
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkIO(ctx, "report", c.Inputs, c.Out); err != nil {
 		return nil, err
 	}
 	meta := map[string]any{"job": "report", "inputs": c.Inputs}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"jpegrestore/report"
 )
 
 // WatchConfig is the recurring job: restore what is new in the inputs every Interval. Each cycle
@@ -44,8 +46,7 @@ func RunWatch(ctx context.Context, c WatchConfig) (*Result, error) {
 		}
 		last = res
 		t := res.Summary.Totals
-		fmt.Fprintf(c.Log, "%s cycle %d: %d matched, %d restored, %d skipped, %d failed\n",
-			time.Now().Format(time.TimeOnly), cycle, t.Matched, t.Restored, t.SkippedTotal(), t.FailedTotal())
+		fmt.Fprintf(c.Log, "%s cycle %d: %s\n", time.Now().Format(time.TimeOnly), cycle, t.Line(report.StatusRestored))
 		if c.Cycles != 0 && cycle == c.Cycles {
 			break
 		}

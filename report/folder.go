@@ -47,6 +47,10 @@ func NewRun() string {
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(id[:])
 }
 
+// DirName is the name of a restore's report folder under its output root. A folder of that name
+// is the tool's own: inputs are never matched in it.
+const DirName = "_report"
+
 // File names under the report root.
 const (
 	RecordsFile  = "records.jsonl"

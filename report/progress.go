@@ -14,12 +14,14 @@ import (
 // progressBarWidth is the number of cells of the progress bar.
 const progressBarWidth = 16
 
-// Progress is the terminal progress line of a local run:
+// Progress is the progress line of a local run:
 //
 //	[####............] 1234/5000  12.3 img/s  4.56 MP/s  ETA 5m12s
 //
-// The counters are atomic, so AddTotal and Done may be called from any goroutine. Start
-// redraws the line in place ("\r") on a terminal and draws nothing otherwise.
+// MP/s is the restored megapixels per second of job wall time, the one throughput figure of the
+// tool (the report's too); it is left out while nothing was restored. The counters are atomic, so
+// AddTotal and Done may be called from any goroutine. On a terminal Start redraws the line in
+// place ("\r"); elsewhere (a log file, cron, CI) it writes a whole line each time.
 type Progress struct {
 	w     io.Writer
 	term  bool
@@ -41,14 +43,23 @@ func NewProgress(w io.Writer, isTerminal bool) *Progress {
 	return &Progress{w: w, term: isTerminal, start: time.Now()}
 }
 
+// Interval is how often the line is best drawn: twice a second on a terminal, every 30 seconds
+// in a log.
+func (p *Progress) Interval() time.Duration {
+	if p.term {
+		return 500 * time.Millisecond
+	}
+	return 30 * time.Second
+}
+
 // AddTotal adds n inputs to the expected total (the matcher calls it as it finds files).
 func (p *Progress) AddTotal(n int) { p.total.Add(int64(n)) }
 
-// Done counts one finished input of the given size in megapixels (0 if unknown).
-func (p *Progress) Done(megapixels float64) {
+// Done counts one finished input, with the megapixels it restored (0 for one it did not restore).
+func (p *Progress) Done(restoredMegapixels float64) {
 	p.done.Add(1)
-	if finite(megapixels) && megapixels > 0 {
-		p.pixels.Add(int64(math.Round(megapixels * 1e6)))
+	if finite(restoredMegapixels) && restoredMegapixels > 0 {
+		p.pixels.Add(int64(math.Round(restoredMegapixels * 1e6)))
 	}
 }
 
@@ -80,13 +91,17 @@ func (p *Progress) Render(now time.Time) string {
 		}
 	}
 	bar := strings.Repeat("#", filled) + strings.Repeat(".", progressBarWidth-filled)
-	return fmt.Sprintf("[%s] %s  %.1f img/s  %.2f MP/s  ETA %s", bar, count, ips, mps, eta)
+	rate := ""
+	if pixels > 0 {
+		rate = fmt.Sprintf("  %.2f MP/s", mps)
+	}
+	return fmt.Sprintf("[%s] %s  %.1f img/s%s  ETA %s", bar, count, ips, rate, eta)
 }
 
-// Start redraws the line every interval until Stop; it does nothing when the writer is not a
-// terminal, when interval ≤ 0, or when already started.
+// Start draws the line every interval until Stop; it does nothing when interval ≤ 0 or when
+// already started.
 func (p *Progress) Start(interval time.Duration) {
-	if !p.term || interval <= 0 {
+	if interval <= 0 {
 		return
 	}
 	p.mu.Lock()
@@ -114,15 +129,20 @@ func (p *Progress) loop(interval time.Duration, stop <-chan struct{}, stopped ch
 	}
 }
 
-// draw writes the line over the previous one; p.mu is held.
+// draw writes the line: over the previous one on a terminal, as a line of its own elsewhere;
+// p.mu is held.
 func (p *Progress) draw(now time.Time) {
 	line := p.Render(now)
+	if !p.term {
+		fmt.Fprintln(p.w, line)
+		return
+	}
 	pad := max(p.width-len(line), 0)
 	p.width = len(line)
 	fmt.Fprint(p.w, "\r"+line+strings.Repeat(" ", pad))
 }
 
-// Stop ends the redraws started by Start, draws the final line and ends it with a newline. It
+// Stop ends the draws started by Start and draws the final line, ending it with a newline. It
 // does nothing if Start drew nothing; calling it again is harmless.
 func (p *Progress) Stop() {
 	p.mu.Lock()
@@ -137,7 +157,9 @@ func (p *Progress) Stop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.draw(time.Now())
-	fmt.Fprint(p.w, "\n")
+	if p.term {
+		fmt.Fprint(p.w, "\n")
+	}
 	p.width = 0
 }
 

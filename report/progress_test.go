@@ -23,19 +23,19 @@ func TestProgressRender(t *testing.T) {
 		want    string
 	}{
 		{name: "nothing yet", elapsed: 0,
-			want: "[................] 0/?  0.0 img/s  0.00 MP/s  ETA ?"},
+			want: "[................] 0/?  0.0 img/s  ETA ?"},
 		{name: "total unknown", done: 30, mp: 1, elapsed: 10 * time.Second,
 			want: "[................] 30/?  3.0 img/s  3.00 MP/s  ETA ?"},
 		{name: "no rate yet", total: 100, elapsed: 10 * time.Second,
-			want: "[................] 0/100  0.0 img/s  0.00 MP/s  ETA ?"},
+			want: "[................] 0/100  0.0 img/s  ETA ?"},
 		{name: "half way", total: 100, done: 50, mp: 2, elapsed: 10 * time.Second,
 			want: "[########........] 50/100  5.0 img/s  10.00 MP/s  ETA 10s"},
 		{name: "long ETA", total: 5000, done: 1234, mp: 0.370731, elapsed: 100 * time.Second,
 			want: "[###.............] 1234/5000  12.3 img/s  4.57 MP/s  ETA 5m5s"},
 		{name: "finished", total: 10, done: 10, mp: 12, elapsed: 4 * time.Second,
 			want: "[################] 10/10  2.5 img/s  30.00 MP/s  ETA 0s"},
-		{name: "more done than expected", total: 10, done: 12, elapsed: time.Second,
-			want: "[################] 12/10  12.0 img/s  0.00 MP/s  ETA 0s"},
+		{name: "more done than expected, nothing restored", total: 10, done: 12, elapsed: time.Second,
+			want: "[################] 12/10  12.0 img/s  ETA 0s"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,13 +121,18 @@ func TestProgressStartStop(t *testing.T) {
 	t.Run("not a terminal", func(t *testing.T) {
 		var buf lockedBuffer
 		p := NewProgress(&buf, false)
-		p.AddTotal(1)
+		p.AddTotal(2)
 		p.Start(time.Millisecond)
 		p.Done(1)
-		time.Sleep(5 * time.Millisecond)
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(buf.String(), "\n") && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		p.Done(0)
 		p.Stop()
-		if out := buf.String(); out != "" {
-			t.Errorf("output %q, want nothing", out)
+		out := buf.String()
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if strings.Contains(out, "\r") || len(lines) < 2 || !strings.HasPrefix(lines[len(lines)-1], "[################] 2/2 ") {
+			t.Errorf("output %q: want whole lines, the last 2/2 done", out)
 		}
 	})
 }

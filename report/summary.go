@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // SummaryVersion is the version of the summary.json layout written by this package.
@@ -140,6 +142,36 @@ func addPtr(s *Stat, v *float64) {
 
 // SkippedTotal returns the number of skipped records, all reasons together.
 func (s *Stats) SkippedTotal() int64 { return sumValues(s.Skipped) }
+
+// Plural returns "1 input", "2 inputs": n and the noun, in the plural unless n is 1.
+func Plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// Line says what became of the records in one line, main first (the job's own outcome:
+// restored, or surveyed), then what is there of the rest: "8 inputs: 2 restored, 5 already done,
+// 1 passed through, 0 failed".
+func (s *Stats) Line(main Status) string {
+	n := s.Restored
+	if main == StatusSurveyed {
+		n = s.Surveyed
+	}
+	parts := []string{fmt.Sprintf("%d %s", n, main)}
+	done, through := s.Skipped[ReasonDone], s.Skipped[ReasonPassthrough]
+	for _, p := range []struct {
+		n    int64
+		what string
+	}{{done, "already done"}, {through, "passed through"}, {s.SkippedTotal() - done - through, "skipped"}} {
+		if p.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.what))
+		}
+	}
+	parts = append(parts, fmt.Sprintf("%d failed", s.FailedTotal()))
+	return Plural(s.Matched, "input") + ": " + strings.Join(parts, ", ")
+}
 
 // FailedTotal returns the number of failed records, all reasons together.
 func (s *Stats) FailedTotal() int64 { return sumValues(s.Failed) }

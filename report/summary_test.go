@@ -406,3 +406,18 @@ func TestRetriesAreSummed(t *testing.T) {
 		t.Errorf("retries (-want +got):\n%s", diff)
 	}
 }
+
+func TestLine(t *testing.T) {
+	s := addAll([]Record{
+		{Status: StatusRestored}, {Status: StatusRestored},
+		{Status: StatusSkipped, Reason: ReasonDone}, {Status: StatusSkipped, Reason: ReasonPassthrough},
+		{Status: StatusSkipped, Reason: ReasonNotJPEG}, {Status: StatusFailed, Reason: ReasonCorrupt},
+	})
+	if got, want := s.Totals.Line(StatusRestored), "6 inputs: 2 restored, 1 already done, 1 passed through, 1 skipped, 1 failed"; got != want {
+		t.Errorf("Line = %q, want %q", got, want)
+	}
+	one := addAll([]Record{{Status: StatusSkipped, Reason: ReasonDone}})
+	if got, want := one.Totals.Line(StatusRestored), "1 input: 0 restored, 1 already done, 0 failed"; got != want {
+		t.Errorf("Line = %q, want %q", got, want)
+	}
+}

@@ -303,3 +303,20 @@ func TestOpenThroughFaults(t *testing.T) {
 		t.Error("no fault was injected")
 	}
 }
+
+func TestCheckGCS(t *testing.T) {
+	gcstest.Start(t, "b", map[string][]byte{"in/x.jpg": []byte("x")})
+	ctx := t.Context()
+	if err := storage.CheckReadable(ctx, "gs://b/in"); err != nil {
+		t.Error(err)
+	}
+	if err := storage.CheckReadable(ctx, "gs://missing/in"); err == nil {
+		t.Error("a missing bucket is readable")
+	}
+	if err := storage.CheckWritable(ctx, "gs://b/out"); err != nil {
+		t.Error(err)
+	}
+	if err := storage.CheckWritable(ctx, "gs://missing/out"); err == nil {
+		t.Error("a missing bucket is writable")
+	}
+}

@@ -411,3 +411,26 @@ func TestMatchSymlinks(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckReadableWritable(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"in/a.jpg": "a", "file": "x"})
+	ctx := t.Context()
+	for _, ok := range []string{filepath.Join(dir, "in"), filepath.Join(dir, "in", "*.jpg"), filepath.Join(dir, "in", "a.jpg")} {
+		if err := CheckReadable(ctx, ok); err != nil {
+			t.Errorf("CheckReadable(%s): %v", ok, err)
+		}
+	}
+	if err := CheckReadable(ctx, filepath.Join(dir, "missing")); err == nil {
+		t.Error("a missing input is readable")
+	}
+	if err := CheckWritable(ctx, filepath.Join(dir, "new", "out")); err != nil {
+		t.Errorf("CheckWritable(new folder): %v", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "new", "out")); len(entries) != 0 {
+		t.Errorf("the write check left %v", entries)
+	}
+	if err := CheckWritable(ctx, filepath.Join(dir, "file", "out")); err == nil {
+		t.Error("a folder under a file is writable")
+	}
+}

@@ -132,7 +132,11 @@ func loader(load inference.Loader, rt Runtime) inference.Loader {
 // recordEmitter counts a finished record in the progress line and the Beam metrics, and emits it.
 func recordEmitter(ctx context.Context, emit func(report.Record)) func(report.Record) {
 	return func(rec report.Record) {
-		progress().Done(float64(rec.Width*rec.Height) / 1e6)
+		mp := 0.0
+		if rec.Status == report.StatusRestored {
+			mp = rec.Megapixels()
+		}
+		progress().Done(mp)
 		counters.record(ctx, rec)
 		emit(rec)
 	}

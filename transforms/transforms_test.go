@@ -44,7 +44,7 @@ func jpegBytes(t *testing.T, q int) []byte {
 // TestMatchFn calls the DoFn directly: every object once, outputs under the input excluded.
 func TestMatchFn(t *testing.T) {
 	root := t.TempDir()
-	for _, p := range []string{"a.jpg", "x/b.jpg", "out/c.png", "out/_report/records.jsonl"} {
+	for _, p := range []string{"a.jpg", "x/b.jpg", "out/c.png", "out/_report/records.jsonl", "old/_report/summary.json"} {
 		write(t, filepath.Join(root, p), []byte("x"))
 	}
 	var got []string

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,15 +131,25 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&m.maxWait, "batch-wait", 0, "longest a partial batch waits for more tiles (default none on the CPU, 2ms on CUDA)")
 }
 
-// config returns which models restore and how, and how a worker runs them.
-func (m *modelFlags) config() (enhance.ModelConfig, transforms.Runtime) {
+// config returns which models restore and how, and how a worker runs them; an error says which
+// flag is wrong and what it takes.
+func (m *modelFlags) config() (enhance.ModelConfig, transforms.Runtime, error) {
 	def := m.preset
 	if m.model != "" {
 		def = m.model
+	} else if !slices.Contains(enhance.Presets, m.preset) {
+		return enhance.ModelConfig{}, transforms.Runtime{}, fmt.Errorf("--preset %s: the presets are %s (or give --model PATH)",
+			m.preset, strings.Join(enhance.Presets, " and "))
+	}
+	if !slices.Contains([]int{0, 1, 2, 4, 8}, m.ensemble) {
+		return enhance.ModelConfig{}, transforms.Runtime{}, fmt.Errorf("--ensemble %d: want 1, 2, 4 or 8", m.ensemble)
+	}
+	if m.tile < 0 || m.tile%16 != 0 {
+		return enhance.ModelConfig{}, transforms.Runtime{}, fmt.Errorf("--tile %d: want a positive multiple of 16, larger than the model's overlap", m.tile)
 	}
 	return enhance.ModelConfig{Default: def, Dir: m.modelsDir, Ensemble: m.ensemble, Tile: m.tile},
 		transforms.Runtime{ORTLib: m.ortLib, Pool: gpuworker.Options{Device: gpuworker.Device(m.device),
-			Sessions: m.sessions, Threads: m.threads, MaxBatch: m.batch, MaxWait: m.maxWait}}
+			Sessions: m.sessions, Threads: m.threads, MaxBatch: m.batch, MaxWait: m.maxWait}}, nil
 }
 
 // outputFlags shape the restored files.

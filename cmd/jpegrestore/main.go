@@ -130,16 +130,23 @@ func (l beamLogger) Log(ctx context.Context, sev log.Severity, calldepth int, ms
 	}
 }
 
-// progressTo returns stderr when it is a terminal and --quiet is off.
-func progressTo(stderr io.Writer, quiet bool) io.Writer {
-	if f, ok := stderr.(*os.File); ok && !quiet && report.IsTerminal(f) {
-		return f
+// progressTo returns the progress line of a job on stderr: redrawn in place on a terminal, a line
+// every 30 seconds elsewhere (a log, cron, CI); nil with --quiet.
+func progressTo(stderr io.Writer, quiet bool) *report.Progress {
+	if quiet {
+		return nil
 	}
-	return nil
+	f, ok := stderr.(*os.File)
+	return report.NewProgress(stderr, ok && report.IsTerminal(f))
 }
 
 // finishJob prints where the results are and turns a result into an exit code.
 func finishJob(res *jobs.Result, err error, what string, stdout, stderr io.Writer) int {
+	var usage jobs.UsageError
+	if errors.As(err, &usage) {
+		fmt.Fprintln(stderr, "jpegrestore:", err)
+		return exitUsage
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "jpegrestore:", err)
 		return exitJobFailed
@@ -149,11 +156,11 @@ func finishJob(res *jobs.Result, err error, what string, stdout, stderr io.Write
 		return exitOK
 	}
 	t := res.Summary.Totals
+	main := report.StatusRestored
 	if what == "report" {
-		fmt.Fprintf(stdout, "%s: %d inputs: %d surveyed, %d skipped, %d failed\n", what, t.Matched, t.Surveyed, t.SkippedTotal(), t.FailedTotal())
-	} else {
-		fmt.Fprintf(stdout, "%s: %d inputs: %d restored, %d skipped, %d failed\n", what, t.Matched, t.Restored, t.SkippedTotal(), t.FailedTotal())
+		main = report.StatusSurveyed
 	}
+	fmt.Fprintf(stdout, "%s: %s\n", what, t.Line(main))
 	fmt.Fprintf(stdout, "report: %s/report.html (summary.json, records.jsonl, failures.jsonl)\n", strings.TrimSuffix(res.Report, "/"))
 	if res.Failed > 0 {
 		return exitInputFailed
@@ -187,7 +194,9 @@ func (f *restoreFlags) config(stderr io.Writer) (jobs.RestoreConfig, error) {
 	}
 	c := jobs.RestoreConfig{Inputs: f.in, Out: f.out, Report: f.reportDir, Progress: progressTo(stderr, f.quiet)}
 	c.Settings = set
-	c.Models, c.Runtime = f.model.config()
+	if c.Models, c.Runtime, err = f.model.config(); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
 }
 
@@ -256,7 +265,7 @@ func survey(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("report", stderr)
 	var in listFlag
 	fs.Var(&in, "in", "input: folder, file, glob or gs://bucket/prefix (repeatable)")
-	out := fs.String("out", "", "report folder (default <first input>/_report)")
+	out := fs.String("out", "", "report folder (default: NAME-report in the working folder, NAME the first input's last path segment)")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	maxPixels := fs.Int64("max-pixels", jpeg.DefaultMaxPixels, "refuse images above this many pixels before decoding")
 	var rf runnerFlags
@@ -289,8 +298,11 @@ func eval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	c := jobs.EvalConfig{Reference: *ref, Out: *out, Progress: progressTo(stderr, *quiet),
 		EvalConfig: transforms.EvalConfig{QFs: qfs}}
-	c.Models, c.Runtime = mf.config()
-	if !ready(c.Validate(), &rf, stderr) {
+	var err error
+	if c.Models, c.Runtime, err = mf.config(); err == nil {
+		err = c.Validate()
+	}
+	if !ready(err, &rf, stderr) {
 		return exitUsage
 	}
 	res, err := jobs.RunEval(ctx, c)
@@ -307,6 +319,10 @@ func eval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func probe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("probe", stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: jpegrestore probe [flags] PATH...   (files, folders, globs or gs:// prefixes)\n\n")
+		fs.PrintDefaults()
+	}
 	var cfg jobs.ProbeConfig
 	fs.BoolVar(&cfg.JSON, "json", false, "write one JSON record per file instead of a table")
 	fs.Int64Var(&cfg.MaxPixels, "max-pixels", 0, "refuse frames above this many pixels (0: 200 MP)")
@@ -314,6 +330,11 @@ func probe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return parseExit(err)
 	}
 	cfg.Inputs = fs.Args()
+	if len(cfg.Inputs) == 0 {
+		fmt.Fprintln(stderr, "jpegrestore: probe: name the files, folders, globs or gs:// prefixes to probe")
+		fs.Usage()
+		return exitUsage
+	}
 	sum, err := jobs.RunProbe(ctx, cfg, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "jpegrestore:", err)
