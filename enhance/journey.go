@@ -99,6 +99,7 @@ func (j *Journey) Restore(ctx context.Context, in Input) (report.Record, error) 
 		} else {
 			rec.Status = report.StatusRestored
 		}
+		rec.Run = j.Settings.Run
 		return nil
 	})
 }
@@ -122,8 +123,9 @@ func (j *Journey) convert(ctx context.Context, rec *report.Record, data []byte, 
 	return encode(rec, img, p.Info, rec.Tag, j.Settings)
 }
 
-// Survey takes one input through read → probe → decode → measure: its quality factor and
-// no-reference score, with nothing restored or written ("how bad is this bucket?").
+// Survey takes one input through read → probe → decode → measure: its quality factor, the route
+// a restore would send it to (with Settings.Routes) and its no-reference score, with nothing
+// restored or written ("how bad is this bucket?").
 func (j *Journey) Survey(ctx context.Context, in Input) (report.Record, error) {
 	return j.run(ctx, in, func(ctx context.Context, rec *report.Record) error {
 		data, p, err := j.readProbe(ctx, rec, in)
@@ -131,6 +133,9 @@ func (j *Journey) Survey(ctx context.Context, in Input) (report.Record, error) {
 			return err
 		}
 		rec.Route = report.RouteSurvey
+		if len(j.Settings.Routes) > 0 {
+			rec.Route = j.Settings.Routes.Pick(p.Quality.Luma.Quality).Name // the band a restore would take
+		}
 		img, err := decode(rec, data, p, j.Settings)
 		if err != nil {
 			return err

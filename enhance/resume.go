@@ -59,5 +59,15 @@ func (j *Journey) Resume(in Input, prev report.Record) (report.Record, bool) {
 	}
 	rec.Status, rec.Reason, rec.Route = report.StatusSkipped, report.ReasonDone, r.Name
 	rec.InputSHA256, rec.Tag, rec.OutputBytes = prev.InputSHA256, prev.Tag, prev.OutputBytes
+	keepNumbers(&rec, prev)
 	return rec, true
+}
+
+// keepNumbers gives the record of an input found done the numbers of the run that made its
+// output (prev, that run's record), which describe the output still.
+func keepNumbers(rec *report.Record, prev report.Record) {
+	rec.Run = prev.Run
+	rec.NRBefore, rec.NRAfter, rec.BlockinessBefore, rec.BlockinessAfter = prev.NRBefore, prev.NRAfter, prev.BlockinessBefore, prev.BlockinessAfter
+	rec.PSNRBefore, rec.PSNRAfter, rec.SSIMBefore, rec.SSIMAfter = prev.PSNRBefore, prev.PSNRAfter, prev.SSIMBefore, prev.SSIMAfter
+	rec.PSNRBBefore, rec.PSNRBAfter = prev.PSNRBBefore, prev.PSNRBAfter
 }

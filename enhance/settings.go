@@ -29,6 +29,8 @@ type Settings struct {
 	Routes      route.Routes
 	Limits      jpeg.Limits
 	CMYK        jpeg.CMYKMode
+	// Run names the job's run; the records of the outputs it makes carry it.
+	Run string
 }
 
 // Validate checks the settings.
@@ -62,6 +64,9 @@ type Input struct {
 	// OutputBytes is the size of the input's output as the output root was listed; 0 when it was
 	// not there or not listed.
 	OutputBytes int64 `json:"output_bytes,omitempty"`
+	// Previous is the previous run's record of the input (JSON), when the listings could not
+	// settle it: should the input be found done, its record keeps that run's numbers.
+	Previous string `json:"previous,omitempty"`
 }
 
 // OutputURI returns where the output of rel goes: under out, with the format's extension.

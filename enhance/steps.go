@@ -3,6 +3,7 @@ package enhance
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -192,6 +193,10 @@ func (j *Journey) resume(ctx context.Context, rec *report.Record, in Input) erro
 	head, err := j.Store.ReadHead(ctx, rec.Output, TagHeadBytes)
 	if err == nil && Done(head, rec.Tag) {
 		rec.OutputBytes = in.OutputBytes
+		var prev report.Record
+		if in.Previous != "" && json.Unmarshal([]byte(in.Previous), &prev) == nil && prev.Tag == rec.Tag {
+			keepNumbers(rec, prev)
+		}
 		return skip(report.ReasonDone, nil)
 	}
 	return nil

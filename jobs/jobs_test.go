@@ -7,10 +7,12 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"jpegrestore/enhance"
+	"jpegrestore/gpuworker"
 	"jpegrestore/report"
 	"jpegrestore/transforms"
 )
@@ -20,8 +22,14 @@ func TestSurvey(t *testing.T) {
 	writeTree(t, in, mixedArchive(t))
 	// The report of an older version, inside the archive: the tool's own, never read as input.
 	writeTree(t, in, map[string][]byte{"_report/summary.json": []byte("{}")})
+	models, _ := filepath.Abs(filepath.Join("..", "models"))
+	t.Setenv(enhance.ModelsDirEnv, models)
+	lib, err := gpuworker.LibraryPath("")
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Chdir(t.TempDir())
-	res, err := RunSurvey(context.Background(), SurveyConfig{Inputs: []string{in}})
+	res, err := RunSurvey(context.Background(), SurveyConfig{Inputs: []string{in}, Estimate: true, Runtime: transforms.Runtime{ORTLib: lib}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +46,19 @@ func TestSurvey(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join("archive-report", report.SummaryFile)); err != nil {
 		t.Error(err)
+	}
+	// What a restore would take: each input's route, and the presets' speeds measured here.
+	routes := map[string]int64{}
+	for _, g := range res.Summary.Groups {
+		routes[g.Route] += g.Stats.Matched
+	}
+	if routes["strong"] != 1 || routes["medium"] != 2 || routes["light"] != 1 || routes["passthrough"] != 1 {
+		t.Errorf("inputs per route %v", routes)
+	}
+	speeds, _ := res.Summary.Meta[report.MetaPresetSpeeds].(map[string]float64)
+	page, _ := os.ReadFile(filepath.Join("archive-report", report.HTMLFile))
+	if speeds["fast"] <= 0 || speeds["best"] <= 0 || !strings.Contains(string(page), "time to restore the rest") {
+		t.Errorf("preset speeds %v; estimates in the page: %v", speeds, strings.Contains(string(page), "time to restore"))
 	}
 	if _, err := os.Stat(filepath.Join(in, "scans", "a_q10.png")); err == nil {
 		t.Error("the survey wrote an output image")

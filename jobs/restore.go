@@ -55,7 +55,9 @@ func (c *RestoreConfig) Validate() error {
 // Pipeline builds the restore graph, its report going to f.
 func (c *RestoreConfig) Pipeline(f report.Folder) *beam.Pipeline {
 	p, s := beam.NewPipelineWithRoot()
-	records := pipeline.Restore(s, c.Inputs, report.Folder{Root: c.Report}.Records(), c.Report, c.RestoreConfig)
+	cfg := c.RestoreConfig
+	cfg.Settings.Run = f.Run // the records of the outputs this run makes say so
+	records := pipeline.Restore(s, c.Inputs, report.Folder{Root: c.Report}.Records(), c.Report, cfg)
 	pipeline.WriteReport(s, f, records)
 	return p
 }

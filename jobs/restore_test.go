@@ -155,7 +155,7 @@ func TestRestoreLocal(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if diff := cmp.Diff([]string{report.FailuresFile, report.RecordsFile, report.HTMLFile, report.SummaryFile}, names); diff != "" {
+	if diff := cmp.Diff([]string{report.FailuresFile, report.RecordsFile, report.HTMLFile, "runs", report.SummaryFile}, names); diff != "" {
 		t.Errorf("report folder (-want +got):\n%s", diff)
 	}
 
@@ -185,6 +185,24 @@ func TestRestoreLocal(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"scans/b_q30.jpg"}, read); diff != "" {
 		t.Errorf("inputs the rerun read (-want +got):\n%s", diff)
+	}
+	// The rerun's report describes the outputs as they are: the inputs done keep the scores of
+	// the run that restored them, and that run's own report is still there.
+	firstRun := ""
+	for _, r := range rs {
+		if r.Rel == "scans/a_q10.jpg" {
+			firstRun = r.Run
+			if r.Reason != report.ReasonDone || r.NRAfter == 0 || r.Run == "" || r.Run == res.Summary.Meta["run"] {
+				t.Errorf("a done input's record lost its numbers: %+v", r)
+			}
+		}
+	}
+	if n := res.Summary.Totals.NRAfter.N; n != 5 {
+		t.Errorf("the rerun's summary has %d NR scores after, want the 5 outputs'", n)
+	}
+	page, _ := os.ReadFile(folder.HTML())
+	if _, err := os.Stat(filepath.Join(folder.Root, "runs", firstRun, report.HTMLFile)); err != nil || !strings.Contains(string(page), "runs/"+firstRun+"/report.html") {
+		t.Errorf("the first run's own report is not kept and linked: %v", err)
 	}
 	// A different model means redo.
 	res, err = RunRestore(ctx, restoreConfig(in, out, "conv"))
@@ -291,7 +309,9 @@ func TestUntrustedNames(t *testing.T) {
 	filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			rel, _ := filepath.Rel(out, p)
-			written = append(written, filepath.ToSlash(rel))
+			if !strings.HasPrefix(filepath.ToSlash(rel), "_report/runs/") { // each run's own report
+				written = append(written, filepath.ToSlash(rel))
+			}
 		}
 		return nil
 	})

@@ -9,8 +9,10 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"jpegrestore/enhance"
 	"jpegrestore/pipeline"
 	"jpegrestore/report"
+	"jpegrestore/route"
 	"jpegrestore/storage"
 	"jpegrestore/transforms"
 )
@@ -22,6 +24,10 @@ type SurveyConfig struct {
 	// Out is the report folder; it defaults to DefaultSurveyOut.
 	Out string
 	transforms.SurveyConfig
+	// Estimate measures the presets' speeds here (with Runtime), for the report's estimates of
+	// how long a restore would take.
+	Estimate bool
+	Runtime  transforms.Runtime
 	// Progress is the progress line to draw, or nil for none.
 	Progress *report.Progress
 }
@@ -65,6 +71,28 @@ func RunSurvey(ctx context.Context, c SurveyConfig) (*Result, error) {
 	if err := checkIO(ctx, "report", c.Inputs, c.Out); err != nil {
 		return nil, err
 	}
-	meta := map[string]any{"job": "report", "inputs": c.Inputs}
+	meta := map[string]any{"job": "report", "inputs": c.Inputs, "routes": c.BandRoutes().String()}
+	if c.Estimate {
+		if speeds := presetSpeeds(ctx, c.Runtime); len(speeds) > 0 {
+			meta[report.MetaPresetSpeeds] = speeds
+		}
+	}
 	return run(ctx, "report", c.Pipeline, c.Out, meta, c.Progress, false)
+}
+
+// presetSpeeds measures each shipped preset's restoring speed here (enhance.Speed), for the
+// report's estimates; a preset that does not load is left out.
+func presetSpeeds(ctx context.Context, rt transforms.Runtime) map[string]float64 {
+	out := map[string]float64{}
+	for _, p := range enhance.Presets {
+		m := enhance.NewModels(enhance.ModelConfig{Default: p}, rt.Loader())
+		rm, err := m.For(route.Route{Name: p, MinQF: 1, MaxQF: 100})
+		if err == nil {
+			if mps, err := enhance.Speed(ctx, rm); err == nil {
+				out[p] = mps
+			}
+		}
+		m.Close()
+	}
+	return out
 }

@@ -18,8 +18,9 @@ type CropFunc func(ctx context.Context, r Record) (Example, error)
 // Finish completes a report folder after its pipeline has run: it takes the pipeline's combined
 // summary (an empty one when nothing matched) and adds the job's meta, merges the record shards
 // into records.jsonl and failures.jsonl, cuts the examples' crops (when crop is not nil), writes
-// summary.json and report.html, and deletes the pipeline's parts. An example whose files cannot
-// be read is left out of the page; it never fails the job.
+// summary.json and report.html, and the run's own copies under runs/RUN/ (keeping the newest
+// RunsKept runs'), and deletes the pipeline's parts. An example whose files cannot be read is
+// left out of the page; it never fails the job.
 func Finish(ctx context.Context, f Folder, meta map[string]any, crop CropFunc) (*Summary, error) {
 	s := NewAccumulator()
 	b, err := storage.ReadFile(ctx, f.SummaryPart())
@@ -32,28 +33,41 @@ func Finish(ctx context.Context, f Folder, meta map[string]any, crop CropFunc) (
 		return nil, err
 	}
 	s.Meta = meta
-	if err := f.MergeShards(ctx); err != nil {
+	lists, err := f.MergeShards(ctx)
+	if err != nil {
 		return nil, err
 	}
-	var examples []Example
+	page := Page{Summary: s, NotRestored: lists}
 	if crop != nil {
-		examples = f.examples(ctx, crop)
+		page.Examples = f.examples(ctx, crop)
 	}
 	enc, err := EncodeSummary(s)
 	if err != nil {
 		return nil, err
 	}
-	if err := storage.WriteFile(ctx, f.Summary(), enc); err != nil {
+	own, err := pageBytes(page) // the run's own page: no links to other runs
+	if err != nil {
 		return nil, err
 	}
-	var html bytes.Buffer
-	if err := WriteHTML(&html, s, examples); err != nil {
+	if page.Runs, err = f.earlierRuns(ctx); err != nil {
 		return nil, err
 	}
-	if err := storage.WriteFile(ctx, f.HTML(), html.Bytes()); err != nil {
+	latest, err := pageBytes(page)
+	if err != nil {
 		return nil, err
+	}
+	for uri, data := range map[string][]byte{f.Summary(): enc, f.runFile(SummaryFile): enc, f.HTML(): latest, f.runFile(HTMLFile): own} {
+		if err := storage.WriteFile(ctx, uri, data); err != nil {
+			return nil, err
+		}
 	}
 	return s, f.removeParts(ctx)
+}
+
+func pageBytes(p Page) ([]byte, error) {
+	var b bytes.Buffer
+	err := WriteHTML(&b, p)
+	return b.Bytes(), err
 }
 
 // examples reads the records the pipeline picked and crops each.

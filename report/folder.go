@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,7 +12,10 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"jpegrestore/storage"
@@ -20,10 +24,13 @@ import (
 // Folder is a job's report folder, local or gs://, and the contract between the pipeline that
 // fills it and Finish that completes it:
 //
-//	records.jsonl   every record, one per input          (Finish merges the shards into it)
-//	failures.jsonl  the failed records                   (likewise)
-//	summary.json    the Summary, with the job's Meta     (written once, by Finish)
-//	report.html     the self-contained page              (Finish)
+//	records.jsonl   every record of the last run, one per input (Finish merges the shards into
+//	                it); the next run's memory of what is done
+//	failures.jsonl  its failed records                   (likewise)
+//	summary.json    its Summary, with the job's Meta     (written by Finish)
+//	report.html     its self-contained page, with links to the earlier runs' (Finish)
+//	runs/RUN/       each run's own summary.json, failures.jsonl and report.html, the newest
+//	                RunsKept of them
 //	_tmp-report/RUN/  one run's parts, deleted by its Finish: record shards (shards/shard-*.jsonl,
 //	                one or more per bundle; a retried bundle may repeat records, which the merge
 //	                drops), the combined summary (summary.json) and the examples (examples.json)
@@ -87,28 +94,37 @@ func (f Folder) NewShard() (string, error) {
 	return storage.Join(f.Shards(), "shard-"+hex.EncodeToString(id[:])+".jsonl"), nil
 }
 
-// MergeShards streams the record shards into records.jsonl and failures.jsonl, dropping lines a
-// retried bundle wrote twice (by Record.Key), and deletes the shards. Memory grows only by 8 bytes
-// of hash per input. Without shards (nothing matched) both files are written empty.
-func (f Folder) MergeShards(ctx context.Context) error {
+// MergeShards streams the record shards into records.jsonl and failures.jsonl (the failures
+// also into the run's own folder), dropping lines a retried bundle wrote twice (by Record.Key),
+// and deletes the shards. It returns the inputs not restored, by reason: skipped (but for done
+// and passthrough) or failed, the first ListLimit of each. Memory grows by 8 bytes of hash per
+// input, and by the lists' bounded length.
+func (f Folder) MergeShards(ctx context.Context) ([]ReasonList, error) {
 	var shards []string
 	err := storage.Match(ctx, f.Shards(), func(o storage.Object) error {
 		shards = append(shards, o.URI)
 		return nil
 	})
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+		return nil, err
 	}
-	records, err := storage.Create(ctx, f.Records())
-	if err != nil {
-		return err
+	var outs []*storage.Writer
+	abort := func() {
+		for _, w := range outs {
+			w.Abort()
+		}
 	}
-	failures, err := storage.Create(ctx, f.Failures())
-	if err != nil {
-		records.Abort()
-		return err
+	for _, uri := range []string{f.Records(), f.Failures(), f.runFile(FailuresFile)} {
+		w, err := storage.Create(ctx, uri)
+		if err != nil {
+			abort()
+			return nil, err
+		}
+		outs = append(outs, w)
 	}
+	records, failures := outs[0], outs[1:]
 	seen := map[uint64]bool{}
+	lists := map[Reason]*ReasonList{}
 	merge := func(uri string) error {
 		b, err := storage.ReadFile(ctx, uri) // a shard holds at most a few hundred records
 		if err != nil {
@@ -118,9 +134,10 @@ func (f Folder) MergeShards(ctx context.Context) error {
 		sc.Buffer(make([]byte, 64<<10), 16<<20)
 		for sc.Scan() {
 			var head struct {
-				URI, Route string
-				QF         int
-				Status     Status
+				URI, Rel, Route, Error string
+				QF                     int
+				Status                 Status
+				Reason                 Reason
 			}
 			if err := json.Unmarshal(sc.Bytes(), &head); err != nil {
 				return fmt.Errorf("record shard %s: %w", uri, err)
@@ -135,28 +152,100 @@ func (f Folder) MergeShards(ctx context.Context) error {
 			records.Write(sc.Bytes())
 			records.WriteByte('\n')
 			if head.Status == StatusFailed {
-				failures.Write(sc.Bytes())
-				failures.WriteByte('\n')
+				for _, w := range failures {
+					w.Write(sc.Bytes())
+					w.WriteByte('\n')
+				}
+			}
+			if head.Status == StatusFailed || (head.Status == StatusSkipped && head.Reason != ReasonDone && head.Reason != ReasonPassthrough) {
+				l := lists[head.Reason]
+				if l == nil {
+					l = &ReasonList{Reason: head.Reason}
+					lists[head.Reason] = l
+				}
+				l.Total++
+				if len(l.Records) < ListLimit {
+					l.Records = append(l.Records, Record{URI: head.URI, Rel: head.Rel, Status: head.Status, Reason: head.Reason, Error: head.Error})
+				}
 			}
 		}
 		return sc.Err()
 	}
 	for _, sh := range shards {
 		if err := merge(sh); err != nil {
-			records.Abort()
-			failures.Abort()
-			return err
+			abort()
+			return nil, err
 		}
 	}
-	if err := errors.Join(records.Commit(), failures.Commit()); err != nil {
-		return err
+	var errs []error
+	for _, w := range outs {
+		errs = append(errs, w.Commit())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	for _, sh := range shards {
 		if err := storage.Delete(ctx, sh); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	var out []ReasonList
+	for _, l := range lists {
+		out = append(out, *l)
+	}
+	// Failures first, then the most common.
+	skippedRank := func(r Reason) int {
+		if info, _ := r.Info(); info.Status == StatusSkipped {
+			return 1
+		}
+		return 0
+	}
+	slices.SortFunc(out, func(a, b ReasonList) int {
+		return cmp.Or(skippedRank(a.Reason)-skippedRank(b.Reason), cmp.Compare(b.Total, a.Total), cmp.Compare(a.Reason, b.Reason))
+	})
+	return out, nil
+}
+
+// runsDir holds each run's own report.
+const runsDir = "runs"
+
+// RunsKept is how many runs' own reports a folder keeps (the newest), so that a watch cycling
+// every few seconds does not fill it.
+const RunsKept = 20
+
+// runFile is the URI of one of this run's own files.
+func (f Folder) runFile(name string) string { return f.join(runsDir + "/" + f.Run + "/" + name) }
+
+// earlierRuns lists the runs whose own reports the folder holds, newest first, deleting those of
+// all but the newest RunsKept-1 (this run makes RunsKept).
+func (f Folder) earlierRuns(ctx context.Context) ([]string, error) {
+	files := map[string][]string{}
+	err := storage.Match(ctx, f.join(runsDir), func(o storage.Object) error {
+		rel, err := storage.Rel(f.join(runsDir), o.URI)
+		if run, _, ok := strings.Cut(rel, "/"); err == nil && ok && run != f.Run {
+			files[run] = append(files[run], o.URI)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	runs := slices.Sorted(maps.Keys(files))
+	slices.Reverse(runs)
+	if len(runs) >= RunsKept {
+		for _, old := range runs[RunsKept-1:] {
+			for _, uri := range files[old] {
+				if err := storage.Delete(ctx, uri); err != nil {
+					return nil, err
+				}
+			}
+			if !storage.IsGCS(f.Root) {
+				os.Remove(f.join(runsDir + "/" + old))
+			}
+		}
+		runs = runs[:RunsKept-1]
+	}
+	return runs, nil
 }
 
 // removeParts deletes the pipeline's parts once Finish has used them.

@@ -3,10 +3,13 @@ package report
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"jpegrestore/storage"
 )
@@ -61,8 +64,57 @@ func TestMergeShards(t *testing.T) {
 	if n := count(f.Failures()); n != 1 {
 		t.Errorf("failures.jsonl has %d lines, want 1", n)
 	}
-	entries, _ := os.ReadDir(f.Root)
-	if len(entries) != 4 {
-		t.Errorf("report folder holds %d entries after Finish, want records, failures, summary, html", len(entries))
+	var names []string
+	filepath.WalkDir(f.Root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(f.Root, p)
+			names = append(names, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	want := []string{"failures.jsonl", "records.jsonl", "report.html", "runs/" + f.Run + "/failures.jsonl",
+		"runs/" + f.Run + "/report.html", "runs/" + f.Run + "/summary.json", "summary.json"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("report folder after Finish (-want +got):\n%s", diff)
+	}
+}
+
+// TestMergeShardsLists checks the page's lists of inputs not restored: grouped by reason,
+// failures first, each bounded to ListLimit with the true total, and without the inputs that
+// are done or passed through (their outputs exist).
+func TestMergeShardsLists(t *testing.T) {
+	ctx := context.Background()
+	f := Folder{Root: filepath.Join(t.TempDir(), "report"), Run: NewRun()}
+	var b strings.Builder
+	add := func(n int, status Status, reason Reason) {
+		for i := range n {
+			r := Record{URI: fmt.Sprintf("/in/%s/%04d.jpg", reason, i), Rel: fmt.Sprintf("%s/%04d.jpg", reason, i), Status: status, Reason: reason, Error: "why " + string(reason)}
+			line, _ := json.Marshal(r)
+			b.Write(append(line, '\n'))
+		}
+	}
+	add(3, StatusRestored, "")
+	add(ListLimit+7, StatusSkipped, ReasonNotJPEG)
+	add(2, StatusFailed, ReasonCorrupt)
+	add(4, StatusSkipped, ReasonDone)
+	add(5, StatusSkipped, ReasonPassthrough)
+	uri, err := f.NewShard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := storage.WriteFile(ctx, uri, []byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	lists, err := f.MergeShards(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range lists {
+		got = append(got, fmt.Sprintf("%s %d/%d %s", l.Reason, len(l.Records), l.Total, l.Records[0].Error))
+	}
+	want := []string{"corrupt 2/2 why corrupt", fmt.Sprintf("not_jpeg %d/%d why not_jpeg", ListLimit, ListLimit+7)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lists (-want +got):\n%s", diff)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"html/template"
 	"io"
 	"maps"
-	"math"
 	"slices"
 	"strings"
 
@@ -30,6 +29,27 @@ type Example struct {
 	NRAfter  float64
 }
 
+// ListLimit is how many inputs the page lists per reason they were not restored; the rest are
+// counted, and listed in records.jsonl and failures.jsonl.
+const ListLimit = 100
+
+// ReasonList is the inputs not restored for one reason: the first ListLimit of them, and how
+// many there are.
+type ReasonList struct {
+	Reason  Reason
+	Total   int64
+	Records []Record
+}
+
+// Page is what a report page shows: the summary (with the job's meta), the examples' crops, the
+// inputs not restored by reason, and the earlier runs whose own pages are kept under runs/.
+type Page struct {
+	Summary     *Summary
+	Examples    []Example
+	NotRestored []ReasonList
+	Runs        []string
+}
+
 //go:embed report.html.tmpl
 var reportHTML string
 
@@ -37,17 +57,19 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"half": func(v int) int { return v / 2 },
 }).Parse(reportHTML))
 
-// WriteHTML writes a self-contained report page for s: totals, skipped and failed inputs by
-// reason, per bucket/prefix a QF histogram and a before/after NR chart (inline SVG) with a
-// table per route × QF band, the reference metrics per QF when there are any, the examples
-// with their crops as data: URIs, and s.Meta. The page loads nothing: no external CSS, script,
-// font or image. Every name comes from user data and is escaped by html/template.
-func WriteHTML(w io.Writer, s *Summary, examples []Example) error {
-	if s == nil {
-		s = NewAccumulator()
+// WriteHTML writes a self-contained report page: the totals and what they mean, where the time
+// went, the inputs that were not restored (by reason, a bounded list), the reference metrics per QF
+// when there are any, per bucket/prefix a QF histogram and an NR chart (inline SVG) with a table per
+// route × QF band, the examples with their crops as data: URIs, and the job's settings. A survey
+// (job "report") shows what a restore would take instead of before/after. The page loads nothing
+// (no external CSS, script, font or image), fits narrow screens, and every name from user data is
+// escaped by html/template.
+func WriteHTML(w io.Writer, p Page) error {
+	if p.Summary == nil {
+		p.Summary = NewAccumulator()
 	}
 	var buf bytes.Buffer
-	if err := reportTmpl.Execute(&buf, buildView(s, examples)); err != nil {
+	if err := reportTmpl.Execute(&buf, buildView(p)); err != nil {
 		return fmt.Errorf("report: render html: %w", err)
 	}
 	_, err := buf.WriteTo(w)
@@ -56,23 +78,49 @@ func WriteHTML(w io.Writer, s *Summary, examples []Example) error {
 
 type view struct {
 	Title, Subtitle string
+	Survey          bool
 	Cards           []card
-	Skipped         []reasonRow
-	Failures        []reasonRow
+	Notes           []string
+	Routes          []routeRow
+	Estimates       []estimateRow
+	Stages          []stageRow
+	StagesNote      string
+	NotRestored     []reasonView
 	Retries         string
 	Eval            []evalRowView
 	Prefixes        []prefixView
 	Examples        []exampleView
-	Meta            []keyValue
+	// ExamplesElsewhere says that the crops of the inputs found done are in earlier runs' pages.
+	ExamplesElsewhere bool
+	Runs              []string
+	Meta              []keyValue
 }
 
 type card struct{ Value, Label string }
 
-type reasonRow struct {
-	Reason  Reason
-	Count   int64
-	Share   string
-	Meaning string
+type reasonView struct {
+	Reason         Reason
+	Status         Status
+	Meaning, Count string
+	Records        []listedRecord
+	More           string
+	Open           bool
+	ListFile       string
+}
+
+type listedRecord struct{ Rel, Error string }
+
+type routeRow struct {
+	Route, Inputs, MP, Share string
+}
+
+type estimateRow struct {
+	Preset, Speed, Time string
+}
+
+type stageRow struct {
+	Stage                 Stage
+	Seconds, Share, PerIn string
 }
 
 type evalRowView struct {
@@ -84,22 +132,23 @@ type evalRowView struct {
 type deltaCell struct{ Before, After, Delta, Class string }
 
 type prefixView struct {
-	Index   int
-	Name    string
-	Cards   []card
-	QFChart chart
-	NRChart chart
-	HasRef  bool
-	Rows    []groupRow
+	Index         int
+	Name          string
+	Cards         []card
+	Charts        []chart
+	HasRef        bool
+	Survey        bool
+	Rows          []groupRow
+	RestoreColumn bool
 }
 
 type groupRow struct {
 	Route, Band                         string
-	Matched, Restored, Skipped, Failed  int64
+	Matched, Restored, Done, Other      int64
 	NRBefore, NRAfter, NRDelta, NRClass string
 	BlockBefore, BlockAfter             string
 	Ref                                 []string
-	MP, MPS, Stages                     string
+	MP, PerInput                        string
 }
 
 type exampleView struct {
@@ -110,22 +159,38 @@ type exampleView struct {
 
 type keyValue struct{ Key, Value string }
 
-func buildView(s *Summary, examples []Example) view {
-	v := view{Title: "jpegrestore report"}
-	if job, ok := s.Meta["job"].(string); ok && job != "" {
-		v.Title += ": " + job
-	}
+// Meta keys of the jobs, read by the page.
+const (
+	metaJob     = "job"
+	metaSeconds = "seconds"
+	// MetaPresetSpeeds holds, for a survey, each preset's measured restoring speed on the
+	// machine that ran it, in megapixels per second (map[string]float64, or decoded JSON).
+	MetaPresetSpeeds = "preset_speeds"
+)
+
+// hiddenMeta are meta keys the page does not list: summary.json holds them, and the page says
+// what they mean elsewhere (beam_metrics as where the time went, pools as the device used,
+// preset_speeds as the restore time estimates).
+var hiddenMeta = map[string]bool{"beam_metrics": true, "pools": true, MetaPresetSpeeds: true}
+
+var jobTitles = map[string]string{"restore": "restore report", "report": "survey", "eval": "evaluation"}
+
+func buildView(p Page) view {
+	s := p.Summary
 	t := &s.Totals
-	v.Subtitle = fmt.Sprintf("%d inputs in %d bucket/prefix groups", t.Matched, len(s.Prefixes))
-	if used, _ := s.Meta[MetaDeviceUsed].(string); used != "" {
-		v.Subtitle += "; the models ran on " + used
-		if note, _ := s.Meta[MetaDeviceNote].(string); note != "" {
-			v.Subtitle += " (" + note + ")"
-		}
+	job, _ := s.Meta[metaJob].(string)
+	v := view{Title: "jpegrestore " + cmp.Or(jobTitles[job], "report"), Survey: job == "report", Runs: p.Runs}
+	v.Subtitle = subtitle(s, job)
+	v.Cards = statCards(t, wallSeconds(s), v.Survey)
+	v.Notes = notes(t, v.Survey)
+	if v.Survey {
+		v.Routes, v.Estimates = routeRows(s), estimateRows(s)
+	} else {
+		v.Stages, v.StagesNote = stageRows(t, wallSeconds(s))
 	}
-	v.Cards = statCards(t)
-	v.Skipped = reasonRows(t.Skipped, t.Matched)
-	v.Failures = reasonRows(t.Failed, t.Matched)
+	for _, l := range p.NotRestored {
+		v.NotRestored = append(v.NotRestored, reasonListView(l, t.Matched))
+	}
 	if n := t.RetriesTotal(); n > 0 {
 		var kinds []string
 		for _, k := range slices.Sorted(maps.Keys(t.Retries)) {
@@ -142,9 +207,9 @@ func buildView(s *Summary, examples []Example) view {
 		}})
 	}
 	for i := range s.Prefixes {
-		v.Prefixes = append(v.Prefixes, buildPrefix(i, &s.Prefixes[i], s.GroupsOf(s.Prefixes[i].Bucket, s.Prefixes[i].Prefix)))
+		v.Prefixes = append(v.Prefixes, buildPrefix(i, &s.Prefixes[i], s.GroupsOf(s.Prefixes[i].Bucket, s.Prefixes[i].Prefix), v.Survey))
 	}
-	for _, e := range examples {
+	for _, e := range p.Examples {
 		v.Examples = append(v.Examples, exampleView{
 			Rel: e.Rel, Caption: e.Caption,
 			Before: dataURI(e.Before), After: dataURI(e.After),
@@ -152,104 +217,262 @@ func buildView(s *Summary, examples []Example) view {
 			Gain: fmt.Sprintf("%+.2f", e.NRAfter-e.NRBefore),
 		})
 	}
+	v.ExamplesElsewhere = t.Restored == 0 && t.Skipped[ReasonDone] > 0 && len(p.Runs) > 0
 	for _, k := range slices.Sorted(maps.Keys(s.Meta)) {
-		v.Meta = append(v.Meta, keyValue{k, metaString(s.Meta[k])})
+		switch {
+		case hiddenMeta[k]:
+		case k == metaSeconds:
+			v.Meta = append(v.Meta, keyValue{"wall time", seconds(wallSeconds(s))})
+		default:
+			v.Meta = append(v.Meta, keyValue{k, metaString(s.Meta[k])})
+		}
 	}
 	return v
 }
 
-func statCards(t *Stats) []card {
-	cs := []card{
-		{fmt.Sprint(t.Matched), "inputs"},
-		{fmt.Sprint(t.Restored), "restored"},
-		{fmt.Sprint(t.SkippedTotal()), "skipped"},
-		{fmt.Sprint(t.FailedTotal()), "failed"},
-		{fmt.Sprintf("%.1f", t.Megapixels()), "megapixels"},
+func subtitle(s *Summary, job string) string {
+	parts := []string{fmt.Sprintf("%s in %s", Plural(s.Totals.Matched, "input"), Plural(int64(len(s.Prefixes)), "bucket/prefix group"))}
+	if run, _ := s.Meta["run"].(string); run != "" {
+		parts = append(parts, "run "+run)
 	}
-	if mps := t.MegapixelsPerSecond(); mps > 0 {
-		cs = append(cs, card{fmt.Sprintf("%.2f", mps), "MP/s per worker"})
+	if used, _ := s.Meta[MetaDeviceUsed].(string); used != "" {
+		d := "the models ran on " + used
+		if note, _ := s.Meta[MetaDeviceNote].(string); note != "" {
+			d += " (" + note + ")"
+		}
+		parts = append(parts, d)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// wallSeconds is the job's wall time, from its meta (0 when unknown).
+func wallSeconds(s *Summary) float64 {
+	secs, _ := s.Meta[metaSeconds].(float64)
+	return secs
+}
+
+// Throughput is the tool's one throughput figure: the megapixels restored per second of the
+// job's wall time (0 when nothing was restored or the time is unknown).
+func Throughput(t *Stats, wallSeconds float64) float64 {
+	if wallSeconds <= 0 {
+		return 0
+	}
+	return float64(t.RestoredPixels) / 1e6 / wallSeconds
+}
+
+func statCards(t *Stats, wall float64, survey bool) []card {
+	cs := []card{{fmt.Sprint(t.Matched), "inputs"}}
+	if survey {
+		cs = append(cs, card{fmt.Sprint(t.Surveyed), "surveyed"})
+	} else {
+		cs = append(cs, card{fmt.Sprint(t.Restored), "restored"})
+	}
+	done, through := t.Skipped[ReasonDone], t.Skipped[ReasonPassthrough]
+	for _, c := range []struct {
+		n     int64
+		label string
+	}{{done, "already done"}, {through, "passed through"}, {t.SkippedTotal() - done - through, "skipped"}} {
+		if c.n > 0 {
+			cs = append(cs, card{fmt.Sprint(c.n), c.label})
+		}
+	}
+	cs = append(cs, card{fmt.Sprint(t.FailedTotal()), "failed"}, card{fmt.Sprintf("%.1f", t.Megapixels()), "megapixels"})
+	if mps := Throughput(t, wall); mps > 0 {
+		cs = append(cs, card{fmt.Sprintf("%.2f MP/s", mps), "restored per second of wall time"})
 	}
 	if t.NRBefore.N > 0 {
-		cs = append(cs, card{fmt.Sprintf("%.2f → %.2f", t.NRBefore.Mean(), t.NRAfter.Mean()), "mean NR score"})
+		if survey || t.NRAfter.N == 0 {
+			cs = append(cs, card{fmt.Sprintf("%.2f", t.NRBefore.Mean()), "mean NR score"})
+		} else {
+			cs = append(cs, card{fmt.Sprintf("%.2f → %.2f", t.NRBefore.Mean(), t.NRAfter.Mean()), "mean NR score, before → after"})
+		}
 	}
 	return cs
 }
 
-func reasonRows(m map[Reason]int64, total int64) []reasonRow {
-	var rows []reasonRow
-	for r, n := range m {
-		row := reasonRow{Reason: r, Count: n, Share: fmt.Sprintf("%.1f%%", 100*float64(n)/float64(max(total, 1)))}
-		if info, ok := r.Info(); ok {
-			row.Meaning = info.Doc
-			if info.Status == StatusFailed && info.Transient {
-				row.Meaning += " (may succeed on a rerun)"
-			}
-		}
-		rows = append(rows, row)
+// notes say what the figures mean, for the figures the page shows.
+func notes(t *Stats, survey bool) []string {
+	var ns []string
+	if t.Skipped[ReasonDone] > 0 {
+		ns = append(ns, "Already done: inputs whose output a run before this one made, from the same input with the same model and settings. They keep that run's scores; nothing was read or written for them now.")
 	}
-	slices.SortFunc(rows, func(a, b reasonRow) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Reason, b.Reason))
+	if t.NRBefore.N > 0 {
+		ns = append(ns, "NR score: the no-reference JPEG quality score of Wang, Sheikh and Bovik (ICIP 2002), on the scale of the opinion scores it was fitted to: about 1 for heavily compressed images to about 10 for clean ones (it may leave that range). Higher is better; it needs no reference image.")
+		ns = append(ns, "Blockiness: the mean step across the 8×8 block boundaries, in gray levels (0–255). Lower is better; compression raises it.")
+	}
+	if !survey && t.RestoredPixels > 0 {
+		ns = append(ns, "Throughput: megapixels restored per second of the job's wall time, from its start to its end (the same figure as the progress line's MP/s).")
+	}
+	if survey {
+		ns = append(ns, "A survey reads each input's quantization tables and scores it; it restores nothing, so there is no \"after\".")
+	}
+	return ns
+}
+
+func stageRows(t *Stats, wall float64) ([]stageRow, string) {
+	var total int64
+	for _, st := range t.Seconds {
+		total += st.SumMicro
+	}
+	if total <= 0 {
+		return nil, ""
+	}
+	var rows []stageRow
+	for _, k := range sortedStages(t.Seconds) {
+		st := t.Seconds[k]
+		rows = append(rows, stageRow{Stage: k, Seconds: seconds(float64(st.SumMicro) / 1e6),
+			Share: fmt.Sprintf("%.0f%%", 100*float64(st.SumMicro)/float64(total)), PerIn: seconds(st.Mean())})
+	}
+	note := fmt.Sprintf("Seconds summed over the inputs, on every worker and thread at once (%s in all)", seconds(float64(total)/1e6))
+	if wall > 0 {
+		note += fmt.Sprintf("; the job's wall time was %s", seconds(wall))
+	}
+	return rows, note + "."
+}
+
+// seconds prints a duration in seconds with sensible precision.
+func seconds(s float64) string {
+	switch {
+	case s >= 100:
+		return fmt.Sprintf("%.0f s", s)
+	case s >= 1:
+		return fmt.Sprintf("%.1f s", s)
+	case s >= 0.001:
+		return fmt.Sprintf("%.0f ms", s*1e3)
+	}
+	return fmt.Sprintf("%.2f ms", s*1e3)
+}
+
+func sortedStages(m map[Stage]Stat) []Stage {
+	order := Stages() // others follow alphabetically
+	return slices.SortedFunc(maps.Keys(m), func(a, b Stage) int {
+		ia, ib := slices.Index(order, a), slices.Index(order, b)
+		if ia < 0 {
+			ia = len(order)
+		}
+		if ib < 0 {
+			ib = len(order)
+		}
+		return cmp.Or(ia-ib, cmp.Compare(a, b))
 	})
+}
+
+// routeRows says how much of the surveyed inputs each route would take.
+func routeRows(s *Summary) []routeRow {
+	byRoute := map[string]*Stats{}
+	for _, g := range s.Groups {
+		if g.Route == "" {
+			continue
+		}
+		if byRoute[g.Route] == nil {
+			byRoute[g.Route] = &Stats{}
+		}
+		byRoute[g.Route].merge(&g.Stats)
+	}
+	var rows []routeRow
+	for _, r := range slices.Sorted(maps.Keys(byRoute)) {
+		st := byRoute[r]
+		rows = append(rows, routeRow{Route: r, Inputs: fmt.Sprint(st.Matched), MP: fmt.Sprintf("%.1f", st.Megapixels()),
+			Share: fmt.Sprintf("%.0f%%", 100*float64(st.Pixels)/float64(max(s.Totals.Pixels, 1)))})
+	}
 	return rows
 }
 
-func buildPrefix(i int, p *Group, groups []Group) prefixView {
-	pv := prefixView{Index: i, Name: prefixName(p.GroupKey), Cards: statCards(&p.Stats), HasRef: !p.Stats.Ref.IsZero()}
-	pv.QFChart = qfChart(p.Stats.QFHist)
-	// NR before/after per QF band, all routes together.
-	var byBand [QFBins]Stats
-	for _, g := range groups {
-		if b := slices.Index(qfBandLabels[:], g.Band); b >= 0 {
-			byBand[b].NRBefore.Merge(g.Stats.NRBefore)
-			byBand[b].NRAfter.Merge(g.Stats.NRAfter)
+// estimateRows estimates how long restoring the surveyed inputs would take with each preset, at
+// the speeds measured when the survey ran (MetaPresetSpeeds).
+func estimateRows(s *Summary) []estimateRow {
+	speeds := map[string]float64{}
+	switch m := s.Meta[MetaPresetSpeeds].(type) {
+	case map[string]float64:
+		speeds = m
+	case map[string]any:
+		for k, v := range m {
+			if f, ok := v.(float64); ok {
+				speeds[k] = f
+			}
 		}
 	}
-	pv.NRChart = nrChart(byBand)
+	mp := float64(s.Totals.Pixels) / 1e6
+	for _, g := range s.Groups {
+		if g.Route == "passthrough" {
+			mp -= g.Stats.Megapixels()
+		}
+	}
+	var rows []estimateRow
+	for _, p := range slices.Sorted(maps.Keys(speeds)) {
+		if speeds[p] > 0 {
+			rows = append(rows, estimateRow{Preset: p, Speed: fmt.Sprintf("%.2f MP/s", speeds[p]), Time: duration(mp / speeds[p])})
+		}
+	}
+	return rows
+}
+
+func duration(secs float64) string {
+	switch {
+	case secs >= 2*86400:
+		return fmt.Sprintf("%.1f days", secs/86400)
+	case secs >= 2*3600:
+		return fmt.Sprintf("%.1f hours", secs/3600)
+	case secs >= 120:
+		return fmt.Sprintf("%.0f minutes", secs/60)
+	}
+	return seconds(secs)
+}
+
+func reasonListView(l ReasonList, matched int64) reasonView {
+	info, _ := l.Reason.Info()
+	rv := reasonView{Reason: l.Reason, Status: info.Status, Meaning: info.Doc,
+		Count: fmt.Sprintf("%s (%.1f%%)", Plural(l.Total, "input"), 100*float64(l.Total)/float64(max(matched, 1))),
+		Open:  l.Total <= 10, ListFile: RecordsFile}
+	if info.Status == StatusFailed {
+		rv.ListFile = FailuresFile
+		if info.Transient {
+			rv.Meaning += " (may succeed on a rerun)"
+		}
+	}
+	for _, r := range l.Records {
+		rv.Records = append(rv.Records, listedRecord{Rel: r.Rel, Error: r.Error})
+	}
+	if more := l.Total - int64(len(l.Records)); more > 0 {
+		rv.More = fmt.Sprintf("and %d more", more)
+	}
+	return rv
+}
+
+func buildPrefix(i int, p *Group, groups []Group, survey bool) prefixView {
+	pv := prefixView{Index: i, Name: prefixName(p.GroupKey), Cards: statCards(&p.Stats, 0, survey), HasRef: !p.Stats.Ref.IsZero(), Survey: survey}
+	pv.Charts = []chart{qfChart(p.Stats.QFHist)}
+	if survey {
+		pv.Charts = append(pv.Charts, nrHistChart(p.Stats.NRHist))
+	} else {
+		var byBand [QFBins]Stats // NR before/after per QF band, all routes together
+		for _, g := range groups {
+			if b := slices.Index(qfBandLabels[:], g.Band); b >= 0 {
+				byBand[b].NRBefore.Merge(g.Stats.NRBefore)
+				byBand[b].NRAfter.Merge(g.Stats.NRAfter)
+			}
+		}
+		pv.Charts = append(pv.Charts, nrChart(byBand))
+	}
 	for _, g := range groups {
 		st := &g.Stats
 		row := groupRow{
-			Route: orDash(g.Route), Band: orDash(g.Band),
-			Matched: st.Matched, Restored: st.Restored, Skipped: st.SkippedTotal(), Failed: st.FailedTotal(),
-			MP: fmt.Sprintf("%.2f", st.Megapixels()), MPS: "–",
+			Route: orDash(g.Route), Band: orDash(g.Band), Matched: st.Matched, Restored: st.Restored,
+			Done: st.Skipped[ReasonDone], MP: fmt.Sprintf("%.2f", st.Megapixels()), PerInput: "–",
 		}
+		row.Other = st.Matched - row.Restored - row.Done
 		d := delta(st.NRBefore, st.NRAfter, "%.2f")
 		row.NRBefore, row.NRAfter, row.NRDelta, row.NRClass = d.Before, d.After, d.Delta, d.Class
 		row.BlockBefore, row.BlockAfter = mean(st.BlockinessBefore, "%.2f"), mean(st.BlockinessAfter, "%.2f")
 		r := st.Ref
 		row.Ref = []string{mean(r.PSNRBefore, "%.2f"), mean(r.PSNRAfter, "%.2f"), mean(r.SSIMBefore, "%.4f"),
 			mean(r.SSIMAfter, "%.4f"), mean(r.PSNRBBefore, "%.2f"), mean(r.PSNRBAfter, "%.2f")}
-		if mps := st.MegapixelsPerSecond(); mps > 0 {
-			row.MPS = fmt.Sprintf("%.2f", mps)
+		if st.RestoredSeconds.N > 0 {
+			row.PerInput = seconds(st.RestoredSeconds.Mean())
 		}
-		row.Stages = stageSeconds(st.Seconds)
 		pv.Rows = append(pv.Rows, row)
 	}
 	return pv
-}
-
-func stageSeconds(m map[Stage]Stat) string {
-	stageOrder := Stages() // others follow alphabetically
-	keys := slices.SortedFunc(maps.Keys(m), func(a, b Stage) int {
-		ia, ib := slices.Index(stageOrder, a), slices.Index(stageOrder, b)
-		if ia < 0 {
-			ia = len(stageOrder)
-		}
-		if ib < 0 {
-			ib = len(stageOrder)
-		}
-		if ia != ib {
-			return ia - ib
-		}
-		return cmp.Compare(a, b)
-	})
-	var parts []string
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %.3f", k, m[k].Mean()))
-	}
-	if len(parts) == 0 {
-		return "–"
-	}
-	return strings.Join(parts, " · ")
 }
 
 func prefixName(k GroupKey) string {
@@ -318,111 +541,4 @@ func metaString(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
-}
-
-// Chart geometry, in SVG user units (pixels).
-const (
-	chartW      = 420
-	chartH      = 190
-	chartLeft   = 12
-	chartRight  = chartW - 12
-	chartTop    = 44
-	chartBase   = chartH - 24
-	colorBefore = "#a0a0a0"
-	colorAfter  = "#2b6cb0"
-	colorHist   = "#5a8f4e"
-)
-
-type chart struct {
-	Title             string
-	W, H              int
-	Left, Right, Base int
-	Bars              []bar
-	Texts             []text
-	Legend            []legendItem
-	Empty             string
-}
-
-type bar struct {
-	X, Y, Width, Height string
-	Fill, Tip           string
-}
-
-type text struct {
-	X, Y         string
-	Anchor, Text string
-}
-
-type legendItem struct {
-	X, Y, TX, TY int
-	Fill, Text   string
-}
-
-func newChart(title string) chart {
-	return chart{Title: title, W: chartW, H: chartH, Left: chartLeft, Right: chartRight, Base: chartBase}
-}
-
-func num(v float64) string { return fmt.Sprintf("%.1f", v) }
-
-// addBar draws a bar of value v at x (left edge), w wide, scaled so that top is full height.
-func (c *chart) addBar(x, w, v, top float64, fill, tip, label string) {
-	h := 0.0
-	if top > 0 && v > 0 {
-		h = math.Round(v/top*float64(chartBase-chartTop)*10) / 10
-	}
-	c.Bars = append(c.Bars, bar{X: num(x), Y: num(chartBase - h), Width: num(w), Height: num(h), Fill: fill, Tip: tip})
-	if label != "" {
-		c.Texts = append(c.Texts, text{X: num(x + w/2), Y: num(chartBase - h - 3), Anchor: "middle", Text: label})
-	}
-}
-
-func qfChart(hist [QFBins]int64) chart {
-	c := newChart("Inputs per luma QF")
-	top := float64(slices.Max(hist[:]))
-	slot := float64(chartRight-chartLeft) / QFBins
-	for i, n := range hist {
-		x := chartLeft + float64(i)*slot
-		label := ""
-		if n > 0 {
-			label = fmt.Sprint(n)
-		}
-		c.addBar(x+3, slot-6, float64(n), top, colorHist, fmt.Sprintf("QF %s: %d", qfBandLabels[i], n), label)
-		c.Texts = append(c.Texts, text{X: num(x + slot/2), Y: num(chartBase + 14), Anchor: "middle", Text: qfBandLabels[i]})
-	}
-	if top == 0 {
-		c.Empty = "no JPEG quality estimated"
-	}
-	return c
-}
-
-func nrChart(byBand [QFBins]Stats) chart {
-	c := newChart("Mean NR score per QF band, before and after")
-	var bands []int
-	top := 0.0
-	for i := range byBand {
-		if byBand[i].NRBefore.N > 0 || byBand[i].NRAfter.N > 0 {
-			bands = append(bands, i)
-			top = max(top, byBand[i].NRBefore.Mean(), byBand[i].NRAfter.Mean())
-		}
-	}
-	if len(bands) == 0 {
-		c.Empty = "no NR score measured"
-		return c
-	}
-	slot := float64(chartRight-chartLeft) / float64(max(len(bands), 4))
-	w := math.Min(slot/2-4, 40)
-	for j, b := range bands {
-		x := chartLeft + float64(j)*slot + slot/2
-		st := &byBand[b]
-		c.addBar(x-w-1, w, st.NRBefore.Mean(), top, colorBefore,
-			fmt.Sprintf("QF %s before: %.2f (%d inputs)", qfBandLabels[b], st.NRBefore.Mean(), st.NRBefore.N), fmt.Sprintf("%.1f", st.NRBefore.Mean()))
-		c.addBar(x+1, w, st.NRAfter.Mean(), top, colorAfter,
-			fmt.Sprintf("QF %s after: %.2f (%d inputs)", qfBandLabels[b], st.NRAfter.Mean(), st.NRAfter.N), fmt.Sprintf("%.1f", st.NRAfter.Mean()))
-		c.Texts = append(c.Texts, text{X: num(x), Y: num(chartBase + 14), Anchor: "middle", Text: qfBandLabels[b]})
-	}
-	c.Legend = []legendItem{
-		{X: chartRight - 110, Y: 20, TX: chartRight - 96, TY: 29, Fill: colorBefore, Text: "before"},
-		{X: chartRight - 55, Y: 20, TX: chartRight - 41, TY: 29, Fill: colorAfter, Text: "after"},
-	}
-	return c
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
+	"fmt"
+	"html"
 	"image"
 	"image/png"
 	"io"
@@ -47,10 +49,16 @@ func reportFixture(t *testing.T) (*Summary, []Example) {
 	return s, examples
 }
 
-func renderHTML(t *testing.T, s *Summary, ex []Example) string {
+// fixtureLists are inputs not restored, for reportFixture's page.
+var fixtureLists = []ReasonList{
+	{Reason: ReasonTruncated, Total: 120, Records: []Record{{Rel: "a/cut.jpg", Error: "jpeg: truncated"}}},
+	{Reason: "<i>odd</i>", Total: 1, Records: []Record{{Rel: evilName, Error: "<b>x</b>"}}},
+}
+
+func renderHTML(t *testing.T, p Page) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := WriteHTML(&b, s, ex); err != nil {
+	if err := WriteHTML(&b, p); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
@@ -92,7 +100,7 @@ func checkWellFormed(t *testing.T, page string) map[string]int {
 
 func TestWriteHTML(t *testing.T) {
 	s, examples := reportFixture(t)
-	page := renderHTML(t, s, examples)
+	page := renderHTML(t, Page{Summary: s, Examples: examples, NotRestored: fixtureLists, Runs: []string{"20261130T000000Z-ab"}})
 	counts := checkWellFormed(t, page)
 
 	for _, want := range []string{
@@ -103,7 +111,7 @@ func TestWriteHTML(t *testing.T) {
 		"&lt;script&gt;alert(1)&lt;/script&gt;.jpg",
 		"&lt;b&gt;x&lt;/b&gt;",
 		"&lt;i&gt;odd&lt;/i&gt;",
-		"Failures by reason",
+		"Inputs not restored",
 		"Reference metrics per QF",
 		"Inputs per luma QF",
 		"Mean NR score per QF band",
@@ -145,7 +153,7 @@ func TestWriteHTML(t *testing.T) {
 		t.Errorf("embedded crop does not decode: %v", err)
 	}
 	// Rendering is deterministic.
-	if again := renderHTML(t, s, examples); again != page {
+	if again := renderHTML(t, Page{Summary: s, Examples: examples, NotRestored: fixtureLists, Runs: []string{"20261130T000000Z-ab"}}); again != page {
 		t.Error("rendering the same summary twice gave different pages")
 	}
 }
@@ -153,7 +161,7 @@ func TestWriteHTML(t *testing.T) {
 func TestWriteHTMLEmpty(t *testing.T) {
 	for name, s := range map[string]*Summary{"nil": nil, "empty": NewAccumulator()} {
 		t.Run(name, func(t *testing.T) {
-			page := renderHTML(t, s, nil)
+			page := renderHTML(t, Page{Summary: s})
 			checkWellFormed(t, page)
 			if !strings.Contains(page, "No input failed.") || strings.Contains(page, "<svg") {
 				t.Errorf("empty report: want no charts and no failures")
@@ -202,5 +210,126 @@ func TestNRChartScale(t *testing.T) {
 	}
 	if e := nrChart([QFBins]Stats{}); e.Empty == "" || len(e.Bars) != 0 {
 		t.Errorf("chart of nothing: %d bars, Empty %q", len(e.Bars), e.Empty)
+	}
+}
+
+// surveyFixture is the summary of a survey (the report job): surveyed inputs with the route a
+// restore would give them, one failure, and the preset speeds measured when it ran.
+func surveyFixture() *Summary {
+	rng := rand.New(rand.NewPCG(21, 22))
+	var rs []Record
+	for i := range 60 {
+		qf := 5 + rng.IntN(96)
+		route := map[bool]string{true: "strong", false: "medium"}[qf < 30]
+		if qf >= 60 {
+			route = "light"
+		}
+		if qf >= 90 {
+			route = "passthrough"
+		}
+		rs = append(rs, Record{Rel: fmt.Sprintf("scans/%03d.jpg", i), Bucket: "archive", Prefix: "scans", Status: StatusSurveyed,
+			Route: route, QF: qf, Width: 1024, Height: 768, NRBefore: 1 + rng.Float64()*9, BlockinessBefore: rng.Float64() * 8})
+	}
+	rs = append(rs, Record{Rel: "scans/cut.jpg", Bucket: "archive", Prefix: "scans", Status: StatusFailed, Reason: ReasonTruncated})
+	s := addAll(rs)
+	s.Meta = map[string]any{"job": "report", "routes": "strong=1-29,medium=30-59,light=60-89,passthrough=90-100:passthrough",
+		MetaPresetSpeeds: map[string]any{"fast": 3.0, "best": 0.5}, "seconds": 2.5}
+	return s
+}
+
+// TestWriteHTMLSurvey checks that a survey's page answers what a survey asks (how much each
+// route would take, how long each preset would need, the NR distribution) and shows nothing of a
+// restore: no "after" figures, no restored count, no throughput.
+func TestWriteHTMLSurvey(t *testing.T) {
+	s := surveyFixture()
+	page := renderHTML(t, Page{Summary: s, NotRestored: []ReasonList{{Reason: ReasonTruncated, Total: 1, Records: []Record{{Rel: "scans/cut.jpg"}}}}})
+	checkWellFormed(t, page)
+	for _, want := range []string{
+		"<title>jpegrestore survey</title>", "What a restore would take", "route it would take",
+		"Inputs per NR score", "no-reference score", "mean NR score</", "surveyed</",
+		"time to restore the rest", "scans/cut.jpg",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("survey page lacks %q", want)
+		}
+	}
+	// A restore's figures, each on a restore's page (so their absence here means something).
+	restore, _ := reportFixture(t)
+	restore.Meta["seconds"] = 10.0
+	restorePage := renderHTML(t, Page{Summary: restore})
+	for _, bad := range []string{"</b>restored</div>", "<th>NR after</th>", "before → after", "MP/s</b>", "Where the time went", "Mean NR score per QF band"} {
+		if !strings.Contains(restorePage, bad) {
+			t.Errorf("a restore page lacks %q: the check below means nothing", bad)
+		}
+		if strings.Contains(page, bad) {
+			t.Errorf("survey page shows %q, a restore's figure", bad)
+		}
+	}
+	// The estimate: the megapixels not passed through, at each preset's speed.
+	var mp float64
+	for _, g := range s.Groups {
+		if g.Route != "passthrough" {
+			mp += g.Stats.Megapixels()
+		}
+	}
+	for preset, speed := range map[string]float64{"fast": 3.0, "best": 0.5} {
+		want := fmt.Sprintf("<td>%s</td><td class=\"n\">%.2f MP/s</td><td class=\"n\">%s</td>", preset, speed, duration(mp/speed))
+		if !strings.Contains(page, want) {
+			t.Errorf("survey page lacks the %s estimate %s", preset, want)
+		}
+	}
+}
+
+// TestWriteHTMLMeanings checks that the page says what its numbers mean: notes for the NR score,
+// blockiness and throughput with which way is better, both axes labelled on every chart, the one
+// throughput figure, and where the time went as a table of seconds and shares, with Beam's raw
+// metrics (nanoseconds) kept out of the page.
+func TestWriteHTMLMeanings(t *testing.T) {
+	s, _ := reportFixture(t)
+	s.Meta["seconds"] = 20.0
+	s.Meta["beam_metrics"] = map[string]any{"stage_seconds": map[string]any{"decode": 123456789012.0}}
+	page := html.UnescapeString(renderHTML(t, Page{Summary: s}))
+	for _, want := range []string{
+		"NR score: the no-reference", "Higher is better", "Blockiness: ", "Lower is better",
+		"Throughput: megapixels restored per second of the job's wall time",
+		fmt.Sprintf("<b>%.2f MP/s</b>restored per second of wall time", Throughput(&s.Totals, 20)),
+		"<h2 id=\"time\">Where the time went</h2>", "<th>seconds</th><th>share</th><th>per input</th>",
+		"the job's wall time was 20.0 s",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"beam_metrics", "123456789012", "stage_seconds"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page shows raw %q", bad)
+		}
+	}
+	// Each stage row: seconds with a unit, a share in percent; the shares add up to about 100%.
+	rows := regexp.MustCompile(`<tr><td>(\w+)</td><td class="n">([0-9.]+ m?s)</td><td class="n">([0-9]+)%</td><td class="n">([0-9.]+ m?s)</td></tr>`).FindAllStringSubmatch(page, -1)
+	if len(rows) != len(s.Totals.Seconds) {
+		t.Fatalf("%d stage rows, want %d (one per stage timed)", len(rows), len(s.Totals.Seconds))
+	}
+	share := 0
+	for _, r := range rows {
+		var n int
+		fmt.Sscan(r[3], &n)
+		share += n
+	}
+	if share < 100-len(rows) || share > 100+len(rows) {
+		t.Errorf("stage shares add up to %d%%", share)
+	}
+	// Every chart labels both axes.
+	charts := regexp.MustCompile(`(?s)<svg .*?</svg>`).FindAllString(page, -1)
+	if len(charts) == 0 {
+		t.Fatal("no charts")
+	}
+	for _, c := range charts {
+		if !strings.Contains(c, `rotate(-90)" text-anchor="start">`+"inputs<") && !strings.Contains(c, "NR score (higher is better)") {
+			t.Errorf("a chart without its y axis label: %.200s", c)
+		}
+		if !strings.Contains(c, "luma quality factor") && !strings.Contains(c, "no-reference score") {
+			t.Errorf("a chart without its x axis label: %.200s", c)
+		}
 	}
 }

@@ -98,8 +98,8 @@ func (p *Progress) Render(now time.Time) string {
 	return fmt.Sprintf("[%s] %s  %.1f img/s%s  ETA %s", bar, count, ips, rate, eta)
 }
 
-// Start draws the line every interval until Stop; it does nothing when interval ≤ 0 or when
-// already started.
+// Start draws the line every interval until Stop, rates measured from now on; it does nothing
+// when interval ≤ 0 or when already started.
 func (p *Progress) Start(interval time.Duration) {
 	if interval <= 0 {
 		return
@@ -109,6 +109,7 @@ func (p *Progress) Start(interval time.Duration) {
 	if p.stop != nil {
 		return
 	}
+	p.start = time.Now()
 	p.stop, p.stopped = make(chan struct{}), make(chan struct{})
 	go p.loop(interval, p.stop, p.stopped)
 }

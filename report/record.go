@@ -46,6 +46,10 @@ type Record struct {
 	Output string `json:"output,omitempty"`
 	// Format is the output format, "png" or "jpeg".
 	Format string `json:"format,omitempty"`
+	// Run names the run that made the output (report.Folder.Run). A later run that finds the
+	// input done keeps it, with that run's numbers (scores, model), so a report describes the
+	// outputs as they are, whichever run made them.
+	Run string `json:"run,omitempty"`
 	// Tag is the output's tag: the input's content, the model with its settings, and the output
 	// settings (an output that carries it is complete). OutputBytes is the output's size.
 	Tag         string `json:"tag,omitempty"`

@@ -28,6 +28,23 @@ func QFBand(qf int) string {
 
 var qfBandLabels = [QFBins]string{"1-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80-89", "90-100"}
 
+// NRBins is the number of bins of an NR score histogram (Stats.NRHist): below 1, 1–2, …, 8–9,
+// and 9 and above.
+const NRBins = 10
+
+var nrBinLabels = [NRBins]string{"<1", "1–2", "2–3", "3–4", "4–5", "5–6", "6–7", "7–8", "8–9", "≥9"}
+
+// nrBin returns the histogram bin of an NR score.
+func nrBin(score float64) int {
+	switch {
+	case score < 1:
+		return 0
+	case score >= NRBins-1:
+		return NRBins - 1
+	}
+	return int(score)
+}
+
 // qfBin returns the histogram bin of qf, or -1 when qf is outside 1..100.
 func qfBin(qf int) int {
 	if qf < 1 || qf > 100 {
@@ -72,6 +89,8 @@ type Stats struct {
 	Failed  map[Reason]int64 `json:"failed,omitempty"`
 	// QFHist counts records by luma QF, in the bins of QFBand.
 	QFHist [QFBins]int64 `json:"qf_hist"`
+	// NRHist counts the records with a measured NR score by the input's score (NRBins).
+	NRHist [NRBins]int64 `json:"nr_hist"`
 	// Pixels sums the size of every record whose size is known; RestoredPixels only that of
 	// restored records.
 	Pixels         int64 `json:"pixels"`
@@ -88,8 +107,8 @@ type Stats struct {
 
 	// Seconds is the time spent per stage (Record.Timings), over the records that timed it.
 	Seconds map[Stage]Stat `json:"seconds,omitempty"`
-	// RestoredSeconds is the total time of all stages of each restored record: the
-	// denominator of MegapixelsPerSecond.
+	// RestoredSeconds is the total time of all stages of each restored record (the report's
+	// seconds per restored input).
 	RestoredSeconds Stat `json:"restored_seconds,omitzero"`
 	// Retries counts the storage faults retried for these records, by kind (Record.Retries).
 	Retries map[string]int64 `json:"retries,omitempty"`
@@ -179,24 +198,15 @@ func (s *Stats) FailedTotal() int64 { return sumValues(s.Failed) }
 // Megapixels returns Pixels / 1e6.
 func (s *Stats) Megapixels() float64 { return float64(s.Pixels) / 1e6 }
 
-// MegapixelsPerSecond returns the restored megapixels per second of stage time: a per-worker
-// throughput (summed over workers, not wall-clock time); 0 when nothing was timed.
-func (s *Stats) MegapixelsPerSecond() float64 {
-	if s.RestoredSeconds.SumMicro <= 0 {
-		return 0
-	}
-	return float64(s.RestoredPixels) / float64(s.RestoredSeconds.SumMicro)
-}
-
-// MarshalJSON writes the Stats with the derived "megapixels" and "mp_per_s" added; they are
-// ignored when decoding.
+// MarshalJSON writes the Stats with the derived "megapixels" added; it is ignored when decoding.
+// The throughput (Throughput: restored megapixels per second of job wall time) is the summary's,
+// not a group's.
 func (s Stats) MarshalJSON() ([]byte, error) {
 	type plain Stats
 	return json.Marshal(struct {
 		plain
 		Megapixels float64 `json:"megapixels"`
-		MPPerSec   float64 `json:"mp_per_s"`
-	}{plain(s), s.Megapixels(), s.MegapixelsPerSecond()})
+	}{plain(s), s.Megapixels()})
 }
 
 func sumValues[K comparable](m map[K]int64) int64 {
@@ -225,6 +235,9 @@ func (s *Stats) add(r Record) {
 	px := r.pixels()
 	s.Pixels += px
 	if r.NRMeasured() {
+		if finite(r.NRBefore) {
+			s.NRHist[nrBin(r.NRBefore)]++
+		}
 		s.NRBefore.Add(r.NRBefore)
 		s.BlockinessBefore.Add(r.BlockinessBefore)
 		if r.Status != StatusSurveyed { // a survey has no "after"
@@ -273,6 +286,9 @@ func (s *Stats) merge(o *Stats) {
 	}
 	for i, n := range o.QFHist {
 		s.QFHist[i] += n
+	}
+	for i, n := range o.NRHist {
+		s.NRHist[i] += n
 	}
 	s.Pixels += o.Pixels
 	s.RestoredPixels += o.RestoredPixels

@@ -47,7 +47,7 @@ func TestAdd(t *testing.T) {
 			records: []Record{restored},
 			want: func() *Summary {
 				st := Stats{
-					Matched: 1, Restored: 1, QFHist: [QFBins]int64{1: 1}, Pixels: 2e6, RestoredPixels: 2e6,
+					Matched: 1, Restored: 1, QFHist: [QFBins]int64{1: 1}, NRHist: [NRBins]int64{2: 1}, Pixels: 2e6, RestoredPixels: 2e6,
 					NRBefore: Stat{1, 2500000}, NRAfter: Stat{1, 6250000},
 					BlockinessBefore: Stat{1, 4000000}, BlockinessAfter: Stat{1, 1500000},
 					Seconds:         map[Stage]Stat{StageRead: {1, 500000}, StageEnhance: {1, 1500000}},
@@ -148,11 +148,11 @@ func TestStatsDerived(t *testing.T) {
 	if got := s.Megapixels(); got != 3.5 {
 		t.Errorf("Megapixels() = %v, want 3.5", got)
 	}
-	if got := s.MegapixelsPerSecond(); got != 2 {
-		t.Errorf("MegapixelsPerSecond() = %v, want 2", got)
+	if got := Throughput(&s, 1.5); got != 2 {
+		t.Errorf("Throughput(3 MP restored in 1.5 s) = %v, want 2", got)
 	}
-	if got := (&Stats{}).MegapixelsPerSecond(); got != 0 {
-		t.Errorf("MegapixelsPerSecond() of nothing = %v, want 0", got)
+	if got := Throughput(&Stats{}, 0); got != 0 {
+		t.Errorf("Throughput() of nothing = %v, want 0", got)
 	}
 }
 
@@ -334,7 +334,7 @@ func TestSummaryJSONRoundTrip(t *testing.T) {
 	if !bytes.Equal(b, ob) {
 		t.Error("summaries merged in another order encode differently")
 	}
-	for _, key := range []string{`"megapixels":`, `"mp_per_s":`, `"mean":`, `"qf_hist":[`, `"eval":[`, `"prefixes":[`} {
+	for _, key := range []string{`"megapixels":`, `"mean":`, `"qf_hist":[`, `"eval":[`, `"prefixes":[`} {
 		if !bytes.Contains(b, []byte(key)) {
 			t.Errorf("summary JSON lacks %s", key)
 		}

@@ -17,10 +17,11 @@ ORT_LIB="$ORT_DIR/libonnxruntime.so.1"
 
 # libjpeg-turbo (the decoder, djpeg/cjpeg for the parity tests), Pillow and NumPy (the challenge's
 # encoder; the demo archive), scikit-image (ships the public-domain/CC0 demo photos), PyTorch,
-# ONNX, PyYAML and pytest (training/ and its tests; CPU-only PyTorch from Debian).
+# ONNX, PyYAML and pytest (training/ and its tests; CPU-only PyTorch from Debian), Chromium and a
+# font (the report's browser test opens report.html headless).
 APT_PACKAGES=(gcc make ca-certificates libjpeg62-turbo-dev libturbojpeg0-dev libjpeg-turbo-progs
 	python3 python3-pil python3-numpy python3-skimage python3-torch python3-onnx python3-yaml
-	python3-pytest)
+	python3-pytest chromium fonts-dejavu-core)
 
 log() { printf 'setup: %s\n' "$*"; }
 

@@ -9,6 +9,7 @@ import (
 	"jpegrestore/enhance"
 	"jpegrestore/jpeg"
 	"jpegrestore/report"
+	"jpegrestore/route"
 	"jpegrestore/storage"
 )
 
@@ -20,10 +21,13 @@ func init() {
 type SurveyConfig struct {
 	Limits jpeg.Limits   `json:"limits"`
 	CMYK   jpeg.CMYKMode `json:"cmyk"`
+	// Routes are the bands a restore would send the inputs to (route.Default() when empty).
+	Routes route.Routes `json:"routes"`
 }
 
 // Survey takes each input through enhance's survey journey: its quality factor from the
-// quantization tables and its no-reference score, nothing restored ("how bad is this bucket?").
+// quantization tables, the route a restore would take it and its no-reference score, nothing
+// restored ("how bad is this bucket?").
 // Surveyed images get status report.StatusSurveyed.
 func Survey(s beam.Scope, cfg SurveyConfig, inputs beam.PCollection) beam.PCollection {
 	s = s.Scope("transforms.Survey")
@@ -36,8 +40,16 @@ type surveyFn struct {
 	journey *enhance.Journey
 }
 
+// BandRoutes are the routes the survey assigns: Routes, or route.Default() when empty.
+func (c SurveyConfig) BandRoutes() route.Routes {
+	if len(c.Routes) == 0 {
+		return route.Default()
+	}
+	return c.Routes
+}
+
 func (f *surveyFn) Setup() {
-	f.journey = &enhance.Journey{Settings: enhance.Settings{Limits: f.Config.Limits, CMYK: f.Config.CMYK}, Store: storage.Store{}}
+	f.journey = &enhance.Journey{Settings: enhance.Settings{Limits: f.Config.Limits, CMYK: f.Config.CMYK, Routes: f.Config.BandRoutes()}, Store: storage.Store{}}
 }
 
 func (f *surveyFn) ProcessElement(ctx context.Context, in enhance.Input, emit func(report.Record)) error {

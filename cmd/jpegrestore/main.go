@@ -31,6 +31,7 @@ import (
 	"jpegrestore/jobs"
 	"jpegrestore/jpeg"
 	"jpegrestore/report"
+	"jpegrestore/route"
 	"jpegrestore/transforms"
 )
 
@@ -268,14 +269,22 @@ func survey(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "report folder (default: NAME-report in the working folder, NAME the first input's last path segment)")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	maxPixels := fs.Int64("max-pixels", jpeg.DefaultMaxPixels, "refuse images above this many pixels before decoding")
+	routes := fs.String("routes", route.Default().String(), "the QF bands a restore would use, as restore's --routes")
+	estimate := fs.Bool("estimate", true, "measure each preset's speed here and estimate how long a restore would take")
+	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library, for the estimates (default $"+gpuworker.EnvLibrary+", then .deps/onnxruntime/)")
 	var rf runnerFlags
 	rf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
-	c := jobs.SurveyConfig{Inputs: in, Out: *out, Progress: progressTo(stderr, *quiet),
-		SurveyConfig: transforms.SurveyConfig{Limits: jpeg.Limits{MaxPixels: *maxPixels}}}
-	if !ready(c.Validate(), &rf, stderr) {
+	rs, err := route.Parse(*routes)
+	c := jobs.SurveyConfig{Inputs: in, Out: *out, Progress: progressTo(stderr, *quiet), Estimate: *estimate,
+		Runtime:      transforms.Runtime{ORTLib: *ortLib},
+		SurveyConfig: transforms.SurveyConfig{Limits: jpeg.Limits{MaxPixels: *maxPixels}, Routes: rs}}
+	if err == nil {
+		err = c.Validate()
+	}
+	if !ready(err, &rf, stderr) {
 		return exitUsage
 	}
 	res, err := jobs.RunSurvey(ctx, c)
