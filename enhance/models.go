@@ -264,7 +264,13 @@ func (m *Models) Preload(rs route.Routes) ([]*RouteModel, error) {
 			continue
 		}
 		rm, err := m.For(r)
-		if err != nil {
+		var bad *SettingError
+		switch {
+		case errors.As(err, &bad) && r.Tile == 0:
+			return nil, &SettingError{"--" + bad.Msg} // the job's --tile, not the route's own
+		case errors.As(err, &bad):
+			return nil, &SettingError{fmt.Sprintf("--routes %s: %s", r.Name, bad.Msg)}
+		case err != nil:
 			return nil, fmt.Errorf("route %s: %w", r.Name, err)
 		}
 		out = append(out, rm)

@@ -144,8 +144,8 @@ func (m *modelFlags) config() (enhance.ModelConfig, transforms.Runtime, error) {
 	if !slices.Contains([]int{0, 1, 2, 4, 8}, m.ensemble) {
 		return enhance.ModelConfig{}, transforms.Runtime{}, fmt.Errorf("--ensemble %d: want 1, 2, 4 or 8", m.ensemble)
 	}
-	if m.tile < 0 || m.tile%16 != 0 {
-		return enhance.ModelConfig{}, transforms.Runtime{}, fmt.Errorf("--tile %d: want a positive multiple of 16, larger than the model's overlap", m.tile)
+	if m.tile < 0 {
+		return enhance.ModelConfig{}, transforms.Runtime{}, fmt.Errorf("--tile %d: want a positive tile side (the model says which are valid)", m.tile)
 	}
 	return enhance.ModelConfig{Default: def, Dir: m.modelsDir, Ensemble: m.ensemble, Tile: m.tile},
 		transforms.Runtime{ORTLib: m.ortLib, Pool: gpuworker.Options{Device: gpuworker.Device(m.device),
