@@ -267,14 +267,8 @@ func statCards(t *Stats, wall float64, survey bool) []card {
 	} else {
 		cs = append(cs, card{fmt.Sprint(t.Restored), "restored"})
 	}
-	done, through := t.Skipped[ReasonDone], t.Skipped[ReasonPassthrough]
-	for _, c := range []struct {
-		n     int64
-		label string
-	}{{done, "already done"}, {through, "passed through"}, {t.SkippedTotal() - done - through, "skipped"}} {
-		if c.n > 0 {
-			cs = append(cs, card{fmt.Sprint(c.n), c.label})
-		}
+	for _, c := range t.NotRestoredCounts() {
+		cs = append(cs, card{fmt.Sprint(c.N), c.What})
 	}
 	cs = append(cs, card{fmt.Sprint(t.FailedTotal()), "failed"}, card{fmt.Sprintf("%.1f", t.Megapixels()), "megapixels"})
 	if mps := Throughput(t, wall); mps > 0 {

@@ -179,17 +179,31 @@ func (s *Stats) Line(main Status) string {
 		n = s.Surveyed
 	}
 	parts := []string{fmt.Sprintf("%d %s", n, main)}
-	done, through := s.Skipped[ReasonDone], s.Skipped[ReasonPassthrough]
-	for _, p := range []struct {
-		n    int64
-		what string
-	}{{done, "already done"}, {through, "passed through"}, {s.SkippedTotal() - done - through, "skipped"}} {
-		if p.n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.what))
-		}
+	for _, c := range s.NotRestoredCounts() {
+		parts = append(parts, fmt.Sprintf("%d %s", c.N, c.What))
 	}
 	parts = append(parts, fmt.Sprintf("%d failed", s.FailedTotal()))
 	return Plural(s.Matched, "input") + ": " + strings.Join(parts, ", ")
+}
+
+// Count is a number of inputs and what they are.
+type Count struct {
+	N    int64
+	What string
+}
+
+// NotRestoredCounts splits the skipped inputs into the outcomes a user tells apart, leaving out
+// those with none: already done (a run before made the output), passed through (copied or
+// converted, not restored) and skipped (no output: not a JPEG, ...).
+func (s *Stats) NotRestoredCounts() []Count {
+	done, through := s.Skipped[ReasonDone], s.Skipped[ReasonPassthrough]
+	var out []Count
+	for _, c := range []Count{{done, "already done"}, {through, "passed through"}, {s.SkippedTotal() - done - through, "skipped"}} {
+		if c.N > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // FailedTotal returns the number of failed records, all reasons together.
