@@ -63,6 +63,15 @@ func (j *Journey) Resume(in Input, prev report.Record) (report.Record, bool) {
 	return rec, true
 }
 
+// Kept is the part of a previous record that an input found done keeps (see keepNumbers): the
+// run and tag, and the numbers. It is what Input.Previous carries through the pipeline.
+func Kept(prev report.Record) report.Record {
+	var k report.Record
+	keepNumbers(&k, prev)
+	k.Tag = prev.Tag
+	return k
+}
+
 // keepNumbers gives the record of an input found done the numbers of the run that made its
 // output (prev, that run's record), which describe the output still.
 func keepNumbers(rec *report.Record, prev report.Record) {

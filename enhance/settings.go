@@ -64,8 +64,9 @@ type Input struct {
 	// OutputBytes is the size of the input's output as the output root was listed; 0 when it was
 	// not there or not listed.
 	OutputBytes int64 `json:"output_bytes,omitempty"`
-	// Previous is the previous run's record of the input (JSON), when the listings could not
-	// settle it: should the input be found done, its record keeps that run's numbers.
+	// Previous is what an input found done keeps of the previous run's record (Kept, as JSON),
+	// when the listings could not settle it: should it be found done, its record keeps that run's
+	// numbers.
 	Previous string `json:"previous,omitempty"`
 }
 

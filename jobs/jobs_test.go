@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +30,6 @@ func TestSurvey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Chdir(t.TempDir())
 	res, err := RunSurvey(context.Background(), SurveyConfig{Inputs: []string{in}, Estimate: true, Runtime: transforms.Runtime{ORTLib: lib}})
 	if err != nil {
 		t.Fatal(err)
@@ -41,10 +42,11 @@ func TestSurvey(t *testing.T) {
 	if got := tot.QFHist; got[1] != 1 || got[3] != 1 || got[5] != 1 || got[7] != 1 || got[9] != 1 {
 		t.Errorf("QF histogram %v", got)
 	}
-	if res.Report != "archive-report" || tot.Matched != 7 {
+	reportDir := filepath.Join(filepath.Dir(in), "archive-report") // beside the input
+	if res.Report != reportDir || tot.Matched != 7 {
 		t.Errorf("report folder %s, %d inputs", res.Report, tot.Matched)
 	}
-	if _, err := os.Stat(filepath.Join("archive-report", report.SummaryFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(reportDir, report.SummaryFile)); err != nil {
 		t.Error(err)
 	}
 	// What a restore would take: each input's route, and the presets' speeds measured here.
@@ -56,12 +58,50 @@ func TestSurvey(t *testing.T) {
 		t.Errorf("inputs per route %v", routes)
 	}
 	speeds, _ := res.Summary.Meta[report.MetaPresetSpeeds].(map[string]float64)
-	page, _ := os.ReadFile(filepath.Join("archive-report", report.HTMLFile))
+	page, _ := os.ReadFile(filepath.Join(reportDir, report.HTMLFile))
 	if speeds["fast"] <= 0 || speeds["best"] <= 0 || !strings.Contains(string(page), "time to restore the rest") {
 		t.Errorf("preset speeds %v; estimates in the page: %v", speeds, strings.Contains(string(page), "time to restore"))
 	}
 	if _, err := os.Stat(filepath.Join(in, "scans", "a_q10.png")); err == nil {
 		t.Error("the survey wrote an output image")
+	}
+}
+
+func TestDefaultSurveyOut(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		"gs://b/archive":         "gs://b/archive-report",
+		"gs://b/archive/":        "gs://b/archive-report",
+		"gs://b/a/2019/*.jpg":    "gs://b/a/2019-report",
+		"gs://b":                 "gs://b/_report",
+		"gs://b/*.jpg":           "gs://b/_report",
+		"/data/archive":          "/data/archive-report",
+		"/data/archive/**/*.jpg": "/data/archive-report",
+		"archive":                filepath.Join(wd, "archive-report"),
+		"*.jpg":                  filepath.Join(filepath.Dir(wd), filepath.Base(wd)+"-report"),
+		"/":                      "/_report",
+	} {
+		if got := DefaultSurveyOut(in); got != want {
+			t.Errorf("DefaultSurveyOut(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestSurveyReportInsideInput: a report folder given inside the input is not surveyed.
+func TestSurveyReportInsideInput(t *testing.T) {
+	in := t.TempDir()
+	writeTree(t, in, mixedArchive(t))
+	for run := range 2 {
+		res, err := RunSurvey(context.Background(), SurveyConfig{Inputs: []string{in}, Out: filepath.Join(in, "survey")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := res.Summary.Totals.Matched; n != 7 {
+			t.Errorf("run %d: %d inputs, want 7 (the archive, not the report in it)", run+1, n)
+		}
 	}
 }
 
@@ -120,9 +160,13 @@ func TestWatch(t *testing.T) {
 	writeTree(t, in, map[string][]byte{"two.jpg": encodeJPEG(t, gradient(32, 32, 3), 30)})
 	var log bytes.Buffer
 	c.Log, c.Cycles = &log, 2
+	c.Progress = report.NewProgress(io.Discard, false)
 	res, err := RunWatch(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if done, total := c.Progress.Counts(); done != 2 || total != 2 {
+		t.Errorf("progress after the second cycle: %d/%d, want 2/2 (each cycle counts its own)", done, total)
 	}
 	if !bytes.Contains(log.Bytes(), []byte("cycle 1: 2 inputs: 1 restored, 1 already done, 0 failed")) ||
 		!bytes.Contains(log.Bytes(), []byte("cycle 2: 2 inputs: 0 restored, 2 already done, 0 failed")) {
@@ -137,3 +181,48 @@ func TestWatch(t *testing.T) {
 		t.Errorf("a cancelled watch is a clean stop, got %v", err)
 	}
 }
+
+// TestWatchOutlivesAnOutage: the input goes away after the first cycle and comes back; the
+// cycles in between are logged as failed and the watch goes on. A first cycle that cannot start
+// ends the watch as bad usage.
+func TestWatchOutlivesAnOutage(t *testing.T) {
+	root := t.TempDir()
+	in, out := filepath.Join(root, "in"), filepath.Join(root, "out")
+	writeTree(t, in, map[string][]byte{"one.jpg": encodeJPEG(t, gradient(32, 32, 3), 20)})
+	var log bytes.Buffer
+	cycle := 0
+	c := WatchConfig{RestoreConfig: restoreConfig(in, out, "identity"), Interval: time.Millisecond, Cycles: 3,
+		Log: writerFunc(func(p []byte) (int, error) {
+			cycle++
+			switch cycle {
+			case 1: // the outage
+				if err := os.Rename(in, in+".away"); err != nil {
+					t.Fatal(err)
+				}
+			case 2:
+				if err := os.Rename(in+".away", in); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return log.Write(p)
+		})}
+	res, err := RunWatch(context.Background(), c)
+	if err != nil || res == nil {
+		t.Fatalf("watch: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], "cycle 2 failed: restore: cannot read the input") ||
+		!strings.Contains(lines[2], "cycle 3: 1 input: 0 restored, 1 already done, 0 failed") {
+		t.Errorf("watch log:\n%s", log.String())
+	}
+
+	c.Inputs, c.Log = []string{filepath.Join(root, "nonesuch")}, nil
+	_, err = RunWatch(context.Background(), c)
+	if !errors.As(err, new(UsageError)) {
+		t.Errorf("a first cycle that cannot read its input: %v, want a UsageError", err)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

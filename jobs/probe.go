@@ -48,7 +48,7 @@ func newProbeRecord(rec report.Record, p *enhance.Probed) ProbeRecord {
 // ProbeConfig configures the probe job.
 type ProbeConfig struct {
 	// Inputs are files, folders (listed recursively), globs or gs:// prefixes, matched as the
-	// restore job matches them (storage.Match).
+	// restore job matches them (storage.Match, leaving out the tool's own report folders).
 	Inputs []string
 	// MaxPixels is the decompression-bomb limit; 0 means jpeg.DefaultMaxPixels.
 	MaxPixels int64
@@ -93,6 +93,7 @@ func RunProbe(ctx context.Context, cfg ProbeConfig, w io.Writer) (ProbeSummary, 
 		fmt.Fprintln(tw, "FILE\tSIZE\tCODING\tQF\tQF CHROMA\tFIT\tNOTE")
 	}
 	seen := map[string]bool{}
+	own := report.OwnFolders{}
 	for _, pattern := range cfg.Inputs {
 		in := enhance.Input{Root: storage.Root(pattern)}
 		matched := 0
@@ -100,6 +101,9 @@ func RunProbe(ctx context.Context, cfg ProbeConfig, w io.Writer) (ProbeSummary, 
 			matched++
 			if seen[o.URI] {
 				return nil
+			}
+			if skip, err := own.Holds(ctx, in.Root, o.URI); err != nil || skip {
+				return err
 			}
 			seen[o.URI] = true
 			in.URI = o.URI

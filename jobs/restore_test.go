@@ -204,6 +204,9 @@ func TestRestoreLocal(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(folder.Root, "runs", firstRun, report.HTMLFile)); err != nil || !strings.Contains(string(page), "runs/"+firstRun+"/report.html") {
 		t.Errorf("the first run's own report is not kept and linked: %v", err)
 	}
+	if !strings.Contains(string(page), "made the outputs of 5 of the inputs found done now") {
+		t.Error("the page does not say how many outputs the first run made")
+	}
 	// A different model means redo.
 	res, err = RunRestore(ctx, restoreConfig(in, out, "conv"))
 	if err != nil {

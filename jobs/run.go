@@ -99,6 +99,7 @@ func run(ctx context.Context, job string, build func(report.Folder) *beam.Pipeli
 	if prog == nil {
 		prog = report.NewProgress(io.Discard, false)
 	} else {
+		prog.Reset() // one line per run: a watch's cycles each count their own
 		prog.Start(prog.Interval())
 	}
 	transforms.SetProgress(prog)

@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"errors"
-	"path"
 	"path/filepath"
 	"strings"
 
@@ -43,22 +42,33 @@ func (c *SurveyConfig) Validate() error {
 	return nil
 }
 
-// DefaultSurveyOut is where the report job writes when no --out is given: a folder in the working
-// directory named after the first input ("archive-report" for gs://b/archive or data/archive),
-// never inside the input, where a later restore would find it.
+// DefaultSurveyOut is where the report job writes when no --out is given: beside the first
+// input, named after it ("archive-report" for gs://b/archive or data/archive), so never inside
+// the input, where a later restore would find it. A whole bucket's (or file system's) report goes
+// in its report.DirName folder, which jobs never take as input.
 func DefaultSurveyOut(input string) string {
-	root := strings.TrimSuffix(storage.Root(input), "/")
-	name := path.Base(filepath.ToSlash(strings.TrimPrefix(root, "gs://")))
-	if name == "." || name == "/" || name == "" {
-		name = "jpegrestore"
+	root := storage.Root(input)
+	if storage.IsGCS(root) {
+		bucket, object, _ := strings.Cut(strings.TrimPrefix(root, "gs://"), "/")
+		if object == "" {
+			return "gs://" + bucket + "/" + report.DirName
+		}
+		return "gs://" + bucket + "/" + object + "-report"
 	}
-	return name + "-report"
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		abs = root
+	}
+	if dir, name := filepath.Split(abs); name != "" {
+		return filepath.Join(dir, name+"-report")
+	}
+	return filepath.Join(abs, report.DirName)
 }
 
 // Pipeline builds the survey graph, its report going to f.
 func (c *SurveyConfig) Pipeline(f report.Folder) *beam.Pipeline {
 	p, s := beam.NewPipelineWithRoot()
-	records := pipeline.Survey(s, c.Inputs, c.SurveyConfig)
+	records := pipeline.Survey(s, c.Inputs, []string{c.Out}, c.SurveyConfig)
 	pipeline.WriteReport(s, f, records)
 	return p
 }

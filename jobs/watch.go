@@ -23,8 +23,12 @@ type WatchConfig struct {
 	Log io.Writer
 }
 
-// RunWatch runs cycles until ctx is done (a clean stop, nil error) or a cycle fails as a job.
-// Inputs that fail are reported in each cycle's records and retried in the next.
+// RunWatch runs cycles until ctx is done (a clean stop, nil error) or Cycles have run. Inputs that
+// fail are reported in each cycle's records and retried in the next. A first cycle that fails as
+// a job (bad usage, models that do not load) ends the watch with its error; a later one (the
+// bucket unreachable for longer than the retries last, say) is logged and the next cycle tries
+// again, so a recurring job outlives an outage. When the last of Cycles fails, its error is
+// returned with the last good cycle's result.
 func RunWatch(ctx context.Context, c WatchConfig) (*Result, error) {
 	if c.Interval == 0 {
 		c.Interval = 30 * time.Second
@@ -35,18 +39,30 @@ func RunWatch(ctx context.Context, c WatchConfig) (*Result, error) {
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
-	var last *Result
+	var (
+		last    *Result
+		lastErr error
+	)
 	for cycle := 1; c.Cycles == 0 || cycle <= c.Cycles; cycle++ {
 		res, err := RunRestore(ctx, c.RestoreConfig)
 		if ctx.Err() != nil {
 			return last, nil
 		}
-		if err != nil {
-			return last, err
+		now := time.Now().Format(time.TimeOnly)
+		switch {
+		case err != nil && cycle == 1:
+			return nil, err
+		case err != nil:
+			var usage UsageError
+			if errors.As(err, &usage) {
+				err = usage.Err // the first cycle passed these checks: the world changed, not the usage
+			}
+			lastErr = err
+			fmt.Fprintf(c.Log, "%s cycle %d failed: %v (the next cycle tries again in %s)\n", now, cycle, err, c.Interval)
+		default:
+			last, lastErr = res, nil
+			fmt.Fprintf(c.Log, "%s cycle %d: %s\n", now, cycle, res.Summary.Totals.Line(report.StatusRestored))
 		}
-		last = res
-		t := res.Summary.Totals
-		fmt.Fprintf(c.Log, "%s cycle %d: %s\n", time.Now().Format(time.TimeOnly), cycle, t.Line(report.StatusRestored))
 		if c.Cycles != 0 && cycle == c.Cycles {
 			break
 		}
@@ -56,5 +72,5 @@ func RunWatch(ctx context.Context, c WatchConfig) (*Result, error) {
 		case <-time.After(c.Interval):
 		}
 	}
-	return last, nil
+	return last, lastErr
 }

@@ -58,10 +58,11 @@ func Eval(s beam.Scope, refs []string, cfg transforms.EvalConfig) beam.PCollecti
 	return transforms.Eval(s, cfg, beam.Reshuffle(s, transforms.Match(s, refs, nil)))
 }
 
-// Survey builds match → reshuffle → survey (probe and no-reference score, no restoring).
-func Survey(s beam.Scope, inputs []string, cfg transforms.SurveyConfig) beam.PCollection {
+// Survey builds match → reshuffle → survey (probe and no-reference score, no restoring); the
+// inputs under exclude (the report folder) are left out.
+func Survey(s beam.Scope, inputs, exclude []string, cfg transforms.SurveyConfig) beam.PCollection {
 	s = s.Scope("pipeline.Survey")
-	return transforms.Survey(s, cfg, beam.Reshuffle(s, transforms.Match(s, inputs, nil)))
+	return transforms.Survey(s, cfg, beam.Reshuffle(s, transforms.Match(s, inputs, exclude)))
 }
 
 // ShardLines bounds the lines a record shard holds, and so the memory a worker spends on them.

@@ -195,7 +195,7 @@ func browserPages(t *testing.T, dir string) map[string]string {
 	long := strings.Repeat("a_very_long_object_name_", 9) + ".jpg"
 	lists := append([]ReasonList{{Reason: ReasonCorrupt, Total: 1, Records: []Record{{Rel: long, Error: "jpeg: corrupt: " + strings.Repeat("x", 150)}}}}, fixtureLists...)
 	pages := map[string]Page{
-		"restore": {Summary: s, Examples: examples, NotRestored: lists, Runs: []string{"20261130T000000Z-ab", "20261129T000000Z-cd"}},
+		"restore": {Summary: s, Examples: examples, NotRestored: lists, Runs: []Run{{Name: "20261130T000000Z-ab", Made: 180}, {Name: "20261129T000000Z-cd"}}},
 		"survey":  {Summary: surveyFixture(), NotRestored: lists},
 		"empty":   {Summary: NewAccumulator()},
 	}

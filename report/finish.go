@@ -33,11 +33,11 @@ func Finish(ctx context.Context, f Folder, meta map[string]any, crop CropFunc) (
 		return nil, err
 	}
 	s.Meta = meta
-	lists, err := f.MergeShards(ctx)
+	merged, err := f.MergeShards(ctx)
 	if err != nil {
 		return nil, err
 	}
-	page := Page{Summary: s, NotRestored: lists}
+	page := Page{Summary: s, NotRestored: merged.NotRestored}
 	if crop != nil {
 		page.Examples = f.examples(ctx, crop)
 	}
@@ -49,7 +49,7 @@ func Finish(ctx context.Context, f Folder, meta map[string]any, crop CropFunc) (
 	if err != nil {
 		return nil, err
 	}
-	if page.Runs, err = f.earlierRuns(ctx); err != nil {
+	if page.Runs, err = f.earlierRuns(ctx, merged.Made); err != nil {
 		return nil, err
 	}
 	latest, err := pageBytes(page)
@@ -90,7 +90,7 @@ func (f Folder) examples(ctx context.Context, crop CropFunc) []Example {
 			if err != nil {
 				continue
 			}
-			ex.Caption = fmt.Sprintf("%s: %s, QF %d, route %s", sel.caption, r.Rel, r.QF, r.Route)
+			ex.Caption = fmt.Sprintf("%s: QF %d, route %s", sel.caption, r.QF, r.Route)
 			out = append(out, ex)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -55,7 +56,7 @@ func NewRun() string {
 }
 
 // DirName is the name of a restore's report folder under its output root. A folder of that name
-// is the tool's own: inputs are never matched in it.
+// that holds a summary.json or records.jsonl is the tool's own: inputs are never matched in it.
 const DirName = "_report"
 
 // File names under the report root.
@@ -97,16 +98,17 @@ func (f Folder) NewShard() (string, error) {
 // MergeShards streams the record shards into records.jsonl and failures.jsonl (the failures
 // also into the run's own folder), dropping lines a retried bundle wrote twice (by Record.Key),
 // and deletes the shards. It returns the inputs not restored, by reason: skipped (but for done
-// and passthrough) or failed, the first ListLimit of each. Memory grows by 8 bytes of hash per
-// input, and by the lists' bounded length.
-func (f Folder) MergeShards(ctx context.Context) ([]ReasonList, error) {
+// and passthrough) or failed, the first ListLimit of each, and how many of the records each
+// earlier run made the output of (Record.Run of the inputs found done). Memory grows by 8 bytes
+// of hash per input, and by the lists' bounded length.
+func (f Folder) MergeShards(ctx context.Context) (Merged, error) {
 	var shards []string
 	err := storage.Match(ctx, f.Shards(), func(o storage.Object) error {
 		shards = append(shards, o.URI)
 		return nil
 	})
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+		return Merged{}, err
 	}
 	var outs []*storage.Writer
 	abort := func() {
@@ -118,13 +120,14 @@ func (f Folder) MergeShards(ctx context.Context) ([]ReasonList, error) {
 		w, err := storage.Create(ctx, uri)
 		if err != nil {
 			abort()
-			return nil, err
+			return Merged{}, err
 		}
 		outs = append(outs, w)
 	}
 	records, failures := outs[0], outs[1:]
 	seen := map[uint64]bool{}
 	lists := map[Reason]*ReasonList{}
+	made := map[string]int64{}
 	merge := func(uri string) error {
 		b, err := storage.ReadFile(ctx, uri) // a shard holds at most a few hundred records
 		if err != nil {
@@ -134,10 +137,10 @@ func (f Folder) MergeShards(ctx context.Context) ([]ReasonList, error) {
 		sc.Buffer(make([]byte, 64<<10), 16<<20)
 		for sc.Scan() {
 			var head struct {
-				URI, Rel, Route, Error string
-				QF                     int
-				Status                 Status
-				Reason                 Reason
+				URI, Rel, Route, Error, Run string
+				QF                          int
+				Status                      Status
+				Reason                      Reason
 			}
 			if err := json.Unmarshal(sc.Bytes(), &head); err != nil {
 				return fmt.Errorf("record shard %s: %w", uri, err)
@@ -151,6 +154,9 @@ func (f Folder) MergeShards(ctx context.Context) ([]ReasonList, error) {
 			}
 			records.Write(sc.Bytes())
 			records.WriteByte('\n')
+			if head.Reason == ReasonDone && head.Run != "" && head.Run != f.Run {
+				made[head.Run]++
+			}
 			if head.Status == StatusFailed {
 				for _, w := range failures {
 					w.Write(sc.Bytes())
@@ -174,7 +180,7 @@ func (f Folder) MergeShards(ctx context.Context) ([]ReasonList, error) {
 	for _, sh := range shards {
 		if err := merge(sh); err != nil {
 			abort()
-			return nil, err
+			return Merged{}, err
 		}
 	}
 	var errs []error
@@ -182,11 +188,11 @@ func (f Folder) MergeShards(ctx context.Context) ([]ReasonList, error) {
 		errs = append(errs, w.Commit())
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return Merged{}, err
 	}
 	for _, sh := range shards {
 		if err := storage.Delete(ctx, sh); err != nil {
-			return nil, err
+			return Merged{}, err
 		}
 	}
 	var out []ReasonList
@@ -203,47 +209,119 @@ func (f Folder) MergeShards(ctx context.Context) ([]ReasonList, error) {
 	slices.SortFunc(out, func(a, b ReasonList) int {
 		return cmp.Or(skippedRank(a.Reason)-skippedRank(b.Reason), cmp.Compare(b.Total, a.Total), cmp.Compare(a.Reason, b.Reason))
 	})
-	return out, nil
+	return Merged{NotRestored: out, Made: made}, nil
+}
+
+// Merged is what MergeShards learns from the records on the way.
+type Merged struct {
+	// NotRestored are the inputs not restored, by reason (bounded lists).
+	NotRestored []ReasonList
+	// Made counts, per earlier run, the inputs found done whose output that run made.
+	Made map[string]int64
+}
+
+// OwnFolders tells whether an object of an input lies in one of the tool's own report folders
+// (a folder named DirName that holds a summary.json or records.jsonl), which a job never takes
+// as input; a user's folder that happens to be named DirName is not one. It remembers each
+// folder it has looked at.
+type OwnFolders map[string]bool
+
+// Holds reports whether uri, an object under the input root, lies in one of the tool's own
+// report folders.
+func (o OwnFolders) Holds(ctx context.Context, root, uri string) (bool, error) {
+	rel, err := storage.Rel(root, uri)
+	if err != nil {
+		return false, nil
+	}
+	dirs := strings.Split(path.Dir(rel), "/")
+	i := slices.Index(dirs, DirName)
+	if i < 0 {
+		return false, nil
+	}
+	dir := storage.Join(root, strings.Join(dirs[:i+1], "/"))
+	own, seen := o[dir]
+	if seen {
+		return own, nil
+	}
+	for _, name := range []string{SummaryFile, RecordsFile} {
+		_, err := storage.Stat(ctx, storage.Join(dir, name))
+		if err == nil {
+			own = true
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return false, err
+		}
+	}
+	o[dir] = own
+	return own, nil
 }
 
 // runsDir holds each run's own report.
 const runsDir = "runs"
 
-// RunsKept is how many runs' own reports a folder keeps (the newest), so that a watch cycling
-// every few seconds does not fill it.
+// RunsKept is how many runs' own reports a folder keeps: the newest, and besides them the newest
+// of the runs that made outputs the records still describe (their pages hold those outputs'
+// crops), so that a watch cycling every few seconds neither fills the folder nor pushes out the
+// run that restored the archive.
 const RunsKept = 20
 
 // runFile is the URI of one of this run's own files.
 func (f Folder) runFile(name string) string { return f.join(runsDir + "/" + f.Run + "/" + name) }
 
-// earlierRuns lists the runs whose own reports the folder holds, newest first, deleting those of
-// all but the newest RunsKept-1 (this run makes RunsKept).
-func (f Folder) earlierRuns(ctx context.Context) ([]string, error) {
+// Run is an earlier run whose own report the folder keeps.
+type Run struct {
+	// Name is the run's name (Folder.Run); its page is runs/NAME/report.html.
+	Name string
+	// Made is how many of this run's inputs found done had their output made by that run.
+	Made int64
+}
+
+// earlierRuns lists the runs whose own pages the folder holds, newest first, and deletes the
+// others' files: it keeps the newest RunsKept-1 (this run makes RunsKept) and the newest RunsKept
+// of those that made outputs (made, from MergeShards). A run folder without a page (its run is
+// still finishing, or failed to) is neither listed nor deleted.
+func (f Folder) earlierRuns(ctx context.Context, made map[string]int64) ([]Run, error) {
 	files := map[string][]string{}
+	paged := map[string]bool{}
 	err := storage.Match(ctx, f.join(runsDir), func(o storage.Object) error {
 		rel, err := storage.Rel(f.join(runsDir), o.URI)
-		if run, _, ok := strings.Cut(rel, "/"); err == nil && ok && run != f.Run {
+		if run, name, ok := strings.Cut(rel, "/"); err == nil && ok && run != f.Run {
 			files[run] = append(files[run], o.URI)
+			paged[run] = paged[run] || name == HTMLFile
 		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	runs := slices.Sorted(maps.Keys(files))
-	slices.Reverse(runs)
-	if len(runs) >= RunsKept {
-		for _, old := range runs[RunsKept-1:] {
-			for _, uri := range files[old] {
-				if err := storage.Delete(ctx, uri); err != nil {
-					return nil, err
-				}
-			}
-			if !storage.IsGCS(f.Root) {
-				os.Remove(f.join(runsDir + "/" + old))
+	var runs []Run
+	recent, makers := 0, 0
+	for _, name := range slices.Backward(slices.Sorted(maps.Keys(files))) {
+		if !paged[name] {
+			continue
+		}
+		keep := false
+		if recent < RunsKept-1 {
+			recent++
+			keep = true
+		}
+		if made[name] > 0 && makers < RunsKept {
+			makers++
+			keep = true
+		}
+		if keep {
+			runs = append(runs, Run{Name: name, Made: made[name]})
+			continue
+		}
+		for _, uri := range files[name] {
+			if err := storage.Delete(ctx, uri); err != nil {
+				return nil, err
 			}
 		}
-		runs = runs[:RunsKept-1]
+		if !storage.IsGCS(f.Root) {
+			os.Remove(f.join(runsDir + "/" + name))
+		}
 	}
 	return runs, nil
 }

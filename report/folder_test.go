@@ -89,6 +89,9 @@ func TestMergeShardsLists(t *testing.T) {
 	add := func(n int, status Status, reason Reason) {
 		for i := range n {
 			r := Record{URI: fmt.Sprintf("/in/%s/%04d.jpg", reason, i), Rel: fmt.Sprintf("%s/%04d.jpg", reason, i), Status: status, Reason: reason, Error: "why " + string(reason)}
+			if reason == ReasonDone {
+				r.Run = "old"
+			}
 			line, _ := json.Marshal(r)
 			b.Write(append(line, '\n'))
 		}
@@ -96,7 +99,7 @@ func TestMergeShardsLists(t *testing.T) {
 	add(3, StatusRestored, "")
 	add(ListLimit+7, StatusSkipped, ReasonNotJPEG)
 	add(2, StatusFailed, ReasonCorrupt)
-	add(4, StatusSkipped, ReasonDone)
+	add(4, StatusSkipped, ReasonDone) // made by run "old" (below)
 	add(5, StatusSkipped, ReasonPassthrough)
 	uri, err := f.NewShard()
 	if err != nil {
@@ -105,16 +108,59 @@ func TestMergeShardsLists(t *testing.T) {
 	if err := storage.WriteFile(ctx, uri, []byte(b.String())); err != nil {
 		t.Fatal(err)
 	}
-	lists, err := f.MergeShards(ctx)
+	merged, err := f.MergeShards(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, l := range lists {
+	for _, l := range merged.NotRestored {
 		got = append(got, fmt.Sprintf("%s %d/%d %s", l.Reason, len(l.Records), l.Total, l.Records[0].Error))
 	}
 	want := []string{"corrupt 2/2 why corrupt", fmt.Sprintf("not_jpeg %d/%d why not_jpeg", ListLimit, ListLimit+7)}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("lists (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int64{"old": 4}, merged.Made); diff != "" {
+		t.Errorf("outputs made per earlier run (-want +got):\n%s", diff)
+	}
+}
+
+// TestEarlierRuns checks which runs' own reports a folder keeps: the newest RunsKept-1 besides
+// this one, and the runs that made outputs the records still describe however old; a run whose
+// page is not there (still finishing) is neither listed nor deleted.
+func TestEarlierRuns(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "report")
+	f := Folder{Root: root, Run: "r099"}
+	for i := range 40 {
+		run := fmt.Sprintf("r%03d", i)
+		for _, name := range []string{SummaryFile, HTMLFile} {
+			if err := storage.WriteFile(ctx, storage.Join(root, "runs/"+run+"/"+name), []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := storage.WriteFile(ctx, storage.Join(root, "runs/r050/"+FailuresFile), nil); err != nil { // finishing
+		t.Fatal(err)
+	}
+	runs, err := f.earlierRuns(ctx, map[string]int64{"r002": 7, "r039": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []Run
+	for i := 39; i > 39-(RunsKept-1); i-- {
+		want = append(want, Run{Name: fmt.Sprintf("r%03d", i)})
+	}
+	want[0].Made = 1
+	want = append(want, Run{Name: "r002", Made: 7})
+	if diff := cmp.Diff(want, runs); diff != "" {
+		t.Errorf("runs kept (-want +got):\n%s", diff)
+	}
+	left, _ := os.ReadDir(filepath.Join(root, "runs"))
+	if len(left) != len(want)+1 {
+		t.Errorf("%d run folders left, want %d (those listed and r050)", len(left), len(want)+1)
+	}
+	if _, err := os.Stat(filepath.Join(root, "runs", "r050", FailuresFile)); err != nil {
+		t.Errorf("the finishing run's files were deleted: %v", err)
 	}
 }

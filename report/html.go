@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"jpegrestore/route"
 	"jpegrestore/storage"
 )
 
@@ -47,7 +48,7 @@ type Page struct {
 	Summary     *Summary
 	Examples    []Example
 	NotRestored []ReasonList
-	Runs        []string
+	Runs        []Run
 }
 
 //go:embed report.html.tmpl
@@ -92,7 +93,7 @@ type view struct {
 	Examples        []exampleView
 	// ExamplesElsewhere says that the crops of the inputs found done are in earlier runs' pages.
 	ExamplesElsewhere bool
-	Runs              []string
+	Runs              []Run
 	Meta              []keyValue
 }
 
@@ -105,7 +106,8 @@ type reasonView struct {
 	Records        []listedRecord
 	More           string
 	Open           bool
-	ListFile       string
+	// ListFile holds every one of them; ListWhere says where that file is.
+	ListFile, ListWhere string
 }
 
 type listedRecord struct{ Rel, Error string }
@@ -163,6 +165,7 @@ type keyValue struct{ Key, Value string }
 const (
 	metaJob     = "job"
 	metaSeconds = "seconds"
+	metaRoutes  = "routes" // the --routes spec (route.Routes.String)
 	// MetaPresetSpeeds holds, for a survey, each preset's measured restoring speed on the
 	// machine that ran it, in megapixels per second (map[string]float64, or decoded JSON).
 	MetaPresetSpeeds = "preset_speeds"
@@ -217,7 +220,7 @@ func buildView(p Page) view {
 			Gain: fmt.Sprintf("%+.2f", e.NRAfter-e.NRBefore),
 		})
 	}
-	v.ExamplesElsewhere = t.Restored == 0 && t.Skipped[ReasonDone] > 0 && len(p.Runs) > 0
+	v.ExamplesElsewhere = t.Restored == 0 && slices.ContainsFunc(p.Runs, func(r Run) bool { return r.Made > 0 })
 	for _, k := range slices.Sorted(maps.Keys(s.Meta)) {
 		switch {
 		case hiddenMeta[k]:
@@ -288,7 +291,7 @@ func statCards(t *Stats, wall float64, survey bool) []card {
 func notes(t *Stats, survey bool) []string {
 	var ns []string
 	if t.Skipped[ReasonDone] > 0 {
-		ns = append(ns, "Already done: inputs whose output a run before this one made, from the same input with the same model and settings. They keep that run's scores; nothing was read or written for them now.")
+		ns = append(ns, "Already done: inputs whose complete output an earlier run made from the same input with the same model and settings; their outputs were left as they were. Their scores are the ones that run recorded (none where its records had none).")
 	}
 	if t.NRBefore.N > 0 {
 		ns = append(ns, "NR score: the no-reference JPEG quality score of Wang, Sheikh and Bovik (ICIP 2002), on the scale of the opinion scores it was fitted to: about 1 for heavily compressed images to about 10 for clean ones (it may leave that range). Higher is better; it needs no reference image.")
@@ -386,9 +389,18 @@ func estimateRows(s *Summary) []estimateRow {
 			}
 		}
 	}
+	// The bands that pass inputs through, from the routes the survey assigned (meta "routes").
+	through := map[string]bool{}
+	if spec, _ := s.Meta[metaRoutes].(string); spec != "" {
+		if rs, err := route.Parse(spec); err == nil {
+			for _, r := range rs {
+				through[r.Name] = r.Passthrough
+			}
+		}
+	}
 	mp := float64(s.Totals.Pixels) / 1e6
 	for _, g := range s.Groups {
-		if g.Route == "passthrough" {
+		if through[g.Route] {
 			mp -= g.Stats.Megapixels()
 		}
 	}
@@ -417,9 +429,9 @@ func reasonListView(l ReasonList, matched int64) reasonView {
 	info, _ := l.Reason.Info()
 	rv := reasonView{Reason: l.Reason, Status: info.Status, Meaning: info.Doc,
 		Count: fmt.Sprintf("%s (%.1f%%)", Plural(l.Total, "input"), 100*float64(l.Total)/float64(max(matched, 1))),
-		Open:  l.Total <= 10, ListFile: RecordsFile}
+		Open:  l.Total <= 10, ListFile: RecordsFile, ListWhere: "of the report folder (the latest run's records)"}
 	if info.Status == StatusFailed {
-		rv.ListFile = FailuresFile
+		rv.ListFile, rv.ListWhere = FailuresFile, "beside this page"
 		if info.Transient {
 			rv.Meaning += " (may succeed on a rerun)"
 		}

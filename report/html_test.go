@@ -100,7 +100,7 @@ func checkWellFormed(t *testing.T, page string) map[string]int {
 
 func TestWriteHTML(t *testing.T) {
 	s, examples := reportFixture(t)
-	page := renderHTML(t, Page{Summary: s, Examples: examples, NotRestored: fixtureLists, Runs: []string{"20261130T000000Z-ab"}})
+	page := renderHTML(t, Page{Summary: s, Examples: examples, NotRestored: fixtureLists, Runs: []Run{{Name: "20261130T000000Z-ab", Made: 3}}})
 	counts := checkWellFormed(t, page)
 
 	for _, want := range []string{
@@ -153,7 +153,7 @@ func TestWriteHTML(t *testing.T) {
 		t.Errorf("embedded crop does not decode: %v", err)
 	}
 	// Rendering is deterministic.
-	if again := renderHTML(t, Page{Summary: s, Examples: examples, NotRestored: fixtureLists, Runs: []string{"20261130T000000Z-ab"}}); again != page {
+	if again := renderHTML(t, Page{Summary: s, Examples: examples, NotRestored: fixtureLists, Runs: []Run{{Name: "20261130T000000Z-ab", Made: 3}}}); again != page {
 		t.Error("rendering the same summary twice gave different pages")
 	}
 }
@@ -225,14 +225,14 @@ func surveyFixture() *Summary {
 			route = "light"
 		}
 		if qf >= 90 {
-			route = "passthrough"
+			route = "keep" // a passthrough band, not named so
 		}
 		rs = append(rs, Record{Rel: fmt.Sprintf("scans/%03d.jpg", i), Bucket: "archive", Prefix: "scans", Status: StatusSurveyed,
 			Route: route, QF: qf, Width: 1024, Height: 768, NRBefore: 1 + rng.Float64()*9, BlockinessBefore: rng.Float64() * 8})
 	}
 	rs = append(rs, Record{Rel: "scans/cut.jpg", Bucket: "archive", Prefix: "scans", Status: StatusFailed, Reason: ReasonTruncated})
 	s := addAll(rs)
-	s.Meta = map[string]any{"job": "report", "routes": "strong=1-29,medium=30-59,light=60-89,passthrough=90-100:passthrough",
+	s.Meta = map[string]any{"job": "report", "routes": "strong=1-29,medium=30-59,light=60-89,keep=90-100:passthrough",
 		MetaPresetSpeeds: map[string]any{"fast": 3.0, "best": 0.5}, "seconds": 2.5}
 	return s
 }
@@ -247,7 +247,7 @@ func TestWriteHTMLSurvey(t *testing.T) {
 	for _, want := range []string{
 		"<title>jpegrestore survey</title>", "What a restore would take", "route it would take",
 		"Inputs per NR score", "no-reference score", "mean NR score</", "surveyed</",
-		"time to restore the rest", "scans/cut.jpg",
+		"time to restore the rest", "scans/cut.jpg", "Inputs not surveyed",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("survey page lacks %q", want)
@@ -265,12 +265,15 @@ func TestWriteHTMLSurvey(t *testing.T) {
 			t.Errorf("survey page shows %q, a restore's figure", bad)
 		}
 	}
-	// The estimate: the megapixels not passed through, at each preset's speed.
+	// The estimate: the megapixels not passed through (QF below 90 here), at each preset's speed.
 	var mp float64
 	for _, g := range s.Groups {
-		if g.Route != "passthrough" {
+		if g.Route != "keep" {
 			mp += g.Stats.Megapixels()
 		}
+	}
+	if mp == 0 || mp == s.Totals.Megapixels() {
+		t.Fatalf("fixture: %.1f of %.1f MP to restore; want some passed through", mp, s.Totals.Megapixels())
 	}
 	for preset, speed := range map[string]float64{"fast": 3.0, "best": 0.5} {
 		want := fmt.Sprintf("<td>%s</td><td class=\"n\">%.2f MP/s</td><td class=\"n\">%s</td>", preset, speed, duration(mp/speed))

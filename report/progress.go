@@ -98,6 +98,14 @@ func (p *Progress) Render(now time.Time) string {
 	return fmt.Sprintf("[%s] %s  %.1f img/s%s  ETA %s", bar, count, ips, rate, eta)
 }
 
+// Reset zeroes the counters for a new run drawn on the same line (a watch's next cycle); call it
+// before Start.
+func (p *Progress) Reset() {
+	p.total.Store(0)
+	p.done.Store(0)
+	p.pixels.Store(0)
+}
+
 // Start draws the line every interval until Stop, rates measured from now on; it does nothing
 // when interval ≤ 0 or when already started.
 func (p *Progress) Start(interval time.Duration) {

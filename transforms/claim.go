@@ -92,7 +92,7 @@ func (f *claimFn) ProcessElement(ctx context.Context, _ string, inputs func(*enh
 		if rec, ok := f.journey.Resume(*owner, prev); ok {
 			recordEmitter(ctx, settled)(rec)
 			group = group[1:]
-		} else if b, err := json.Marshal(prev); err == nil {
+		} else if b, err := json.Marshal(enhance.Kept(prev)); err == nil {
 			owner.Previous = string(b)
 		}
 	}

@@ -2,8 +2,6 @@ package transforms
 
 import (
 	"context"
-	"path"
-	"slices"
 	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -21,8 +19,10 @@ func init() {
 
 // Match expands input URIs (files, folders, bucket prefixes, globs) into one enhance.Input per
 // object, skipping anything under the exclude prefixes (the job's own output and report folders
-// when they sit inside an input) and in any folder named report.DirName (the tool's own reports). One listing emits every input, so the caller spreads them over
-// workers next (beam.Reshuffle, or ClaimOutputs, which groups them).
+// when they sit inside an input) and in the tool's own report folders (a folder named
+// report.DirName that holds a summary.json or records.jsonl; a user's folder of that name is
+// walked as any other). One listing emits every input, so the caller spreads them over workers
+// next (beam.Reshuffle, or ClaimOutputs, which groups them).
 func Match(s beam.Scope, patterns []string, exclude []string) beam.PCollection {
 	s = s.Scope("transforms.Match")
 	in := beam.CreateList(s, patterns)
@@ -35,21 +35,18 @@ type matchFn struct {
 
 func (f *matchFn) ProcessElement(ctx context.Context, pattern string, emit func(enhance.Input)) error {
 	root := storage.Root(pattern)
+	own := report.OwnFolders{}
 	return storage.Match(ctx, pattern, func(o storage.Object) error {
-		if excluded(o.URI, f.Exclude) || inReportFolder(o.URI, root) {
+		if excluded(o.URI, f.Exclude) {
 			return nil
+		}
+		if skip, err := own.Holds(ctx, root, o.URI); err != nil || skip {
+			return err
 		}
 		progress().AddTotal(1)
 		emit(enhance.Input{URI: o.URI, Root: root, OutsideRoot: o.OutsideRoot, Version: o.Version()})
 		return nil
 	})
-}
-
-// inReportFolder reports whether uri lies in a folder named report.DirName below root: the tool's
-// own report of an earlier job (an old default put the report job's inside its input).
-func inReportFolder(uri, root string) bool {
-	rel, err := storage.Rel(root, uri)
-	return err == nil && slices.Contains(strings.Split(path.Dir(rel), "/"), report.DirName)
 }
 
 // excluded reports whether uri is one of the exclude URIs or lies under one.

@@ -41,10 +41,12 @@ func jpegBytes(t *testing.T, q int) []byte {
 	return b
 }
 
-// TestMatchFn calls the DoFn directly: every object once, outputs under the input excluded.
+// TestMatchFn calls the DoFn directly: every object once, outputs under the input excluded, the
+// tool's own report folders left out and a user's folder named _report walked.
 func TestMatchFn(t *testing.T) {
 	root := t.TempDir()
-	for _, p := range []string{"a.jpg", "x/b.jpg", "out/c.png", "out/_report/records.jsonl", "old/_report/summary.json"} {
+	for _, p := range []string{"a.jpg", "x/b.jpg", "out/c.png", "out/_report/records.jsonl", "old/_report/summary.json",
+		"old/_report/runs/r1/report.html", "old/_report/crop.jpg", "mine/_report/d.jpg", "mine/_report/deep/e.jpg"} {
 		write(t, filepath.Join(root, p), []byte("x"))
 	}
 	var got []string
@@ -60,7 +62,7 @@ func TestMatchFn(t *testing.T) {
 		t.Fatal(err)
 	}
 	sort.Strings(got)
-	if diff := cmp.Diff([]string{"a.jpg", "x/b.jpg"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"a.jpg", "mine/_report/d.jpg", "mine/_report/deep/e.jpg", "x/b.jpg"}, got); diff != "" {
 		t.Errorf("matched (-want +got):\n%s", diff)
 	}
 }

@@ -266,7 +266,7 @@ func survey(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("report", stderr)
 	var in listFlag
 	fs.Var(&in, "in", "input: folder, file, glob or gs://bucket/prefix (repeatable)")
-	out := fs.String("out", "", "report folder (default: NAME-report in the working folder, NAME the first input's last path segment)")
+	out := fs.String("out", "", "report folder (default: beside the first input, named after it: gs://b/archive → gs://b/archive-report)")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	maxPixels := fs.Int64("max-pixels", jpeg.DefaultMaxPixels, "refuse images above this many pixels before decoding")
 	routes := fs.String("routes", route.Default().String(), "the QF bands a restore would use, as restore's --routes")
