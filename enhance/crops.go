@@ -1,10 +1,8 @@
 package enhance
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"image"
 	"image/png"
 
 	"jpegrestore/jpeg"
@@ -30,15 +28,9 @@ func Crops(ctx context.Context, store Store, r report.Record) (report.Example, e
 	if err != nil {
 		return report.Example{}, err
 	}
-	var after pix.Image
-	if od, err := jpeg.Decode(ob, jpeg.DecodeOptions{}); err == nil {
-		after = od.Image
-	} else {
-		m, _, err := image.Decode(bytes.NewReader(ob))
-		if err != nil {
-			return report.Example{}, err
-		}
-		after = pix.FromStd(m)
+	after, err := decodeImage(ob)
+	if err != nil {
+		return report.Example{}, err
 	}
 	if !pix.SameShape(d.Image, after) {
 		return report.Example{}, fmt.Errorf("input %dx%d and output %dx%d differ", d.Image.W, d.Image.H, after.W, after.H)

@@ -214,6 +214,33 @@ func TestResumeTag(t *testing.T) {
 	}
 }
 
+// TestResumeListedAbsent: an output the listing did not show is not read, even when it exists by
+// now (another run wrote it meanwhile): the input is restored, writing it again.
+func TestResumeListedAbsent(t *testing.T) {
+	in := Input{URI: "/in/x.jpg", Root: "/in"}
+	store := newStore(map[string][]byte{in.URI: jpegOf(t, gradient(64, 48, 3), 20, jpeg.Metadata{})})
+	if _, err := journey(t, store, FormatPNG, "identity", 1).Restore(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	var heads []string
+	store.fail = func(op, uri string) error {
+		if op == "head" {
+			heads = append(heads, uri)
+		}
+		return nil
+	}
+	listed := in
+	listed.OutputListed = true
+	rec, err := journey(t, store, FormatPNG, "identity", 1).Restore(context.Background(), listed)
+	if err != nil || rec.Status != report.StatusRestored || len(heads) != 0 {
+		t.Errorf("listed absent: %s/%s, outputs read %v; want restored, none read", rec.Status, rec.Reason, heads)
+	}
+	rec, err = journey(t, store, FormatPNG, "identity", 1).Restore(context.Background(), in)
+	if err != nil || rec.Reason != report.ReasonDone || len(heads) != 1 {
+		t.Errorf("not listed: %s/%s, outputs read %v; want done after one read", rec.Status, rec.Reason, heads)
+	}
+}
+
 func TestRestoreCarriesMetadata(t *testing.T) {
 	icc := bytes.Repeat([]byte("icc"), 100)
 	data := jpegOf(t, gradient(70, 40, 3), 25, jpeg.Metadata{ICC: icc, EXIF: tiff(6)})

@@ -120,7 +120,7 @@ func (j *Journey) convert(ctx context.Context, rec *report.Record, data []byte, 
 	} else {
 		rec.NRAfter, rec.BlockinessAfter = rec.NRBefore, rec.BlockinessBefore
 	}
-	return encode(rec, img, p.Info, rec.Tag, j.Settings)
+	return encode(rec, img, p.Info, j.Settings)
 }
 
 // Survey takes one input through read → probe → decode → measure: its quality factor, the route

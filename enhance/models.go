@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"jpegrestore/inference"
+	"jpegrestore/report"
 	"jpegrestore/route"
 )
 
@@ -130,6 +131,11 @@ type Setting struct {
 	Ensemble, Tile int
 }
 
+// Name names the model and its ensemble in rec.
+func (s Setting) Name(rec *report.Record) {
+	rec.Model, rec.ModelSHA256, rec.Ensemble = s.Manifest.Name, s.Manifest.SHA256, s.Ensemble
+}
+
 // RouteModel is a route's model, ready to restore.
 type RouteModel struct {
 	*inference.Restorer
@@ -178,8 +184,9 @@ func (m *Models) names(r route.Route) (model string, ensemble, tile int) {
 	return model, ensemble, tile
 }
 
-// Setting returns the setting of a route (not a passthrough one), reading only the model's
-// manifest (its sha256 checked once): what a rerun needs to tell whether an output is done.
+// Setting returns the setting of a route (not a passthrough one) from the model's manifest,
+// without loading the model: what a rerun needs to tell whether an output is done. The manifest's
+// sha256 check reads the model file once per process (checkedManifest).
 func (m *Models) Setting(r route.Route) (Setting, error) {
 	model, ensemble, tile := m.names(r)
 	m.mu.Lock()
@@ -190,12 +197,32 @@ func (m *Models) Setting(r route.Route) (Setting, error) {
 		if err != nil {
 			return Setting{}, err
 		}
-		if man, err = inference.LoadManifest(path); err != nil {
+		if man, err = checkedManifest(path); err != nil {
 			return Setting{}, err
 		}
 		m.manifests[model] = man
 	}
 	return setting(man, ensemble, tile)
+}
+
+// checked holds the manifests this process has loaded and checked, by path, so that every
+// DoFn instance that tells settings (one per bundle processor) does not hash the model again.
+var checked = struct {
+	sync.Mutex
+	m map[string]*inference.Manifest
+}{m: map[string]*inference.Manifest{}}
+
+func checkedManifest(path string) (*inference.Manifest, error) {
+	checked.Lock()
+	defer checked.Unlock()
+	if man := checked.m[path]; man != nil {
+		return man, nil
+	}
+	man, err := inference.LoadManifest(path)
+	if err == nil {
+		checked.m[path] = man
+	}
+	return man, err
 }
 
 // SettingError says that a setting (a tile, an ensemble size) does not suit the model: the user's

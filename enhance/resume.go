@@ -22,26 +22,23 @@ var carried = map[report.Reason]bool{
 //     unsupported): the same again.
 //
 // Otherwise the input goes through Restore, which reads it and decides exactly (a local file that
-// was only touched is found done there, by its content hash). Resume reads no object; it reads a
-// model's manifest once per model.
+// was only touched is found done there, by its content hash). Resume reads no object; it reads
+// a model's manifest (Models.Setting).
 func (j *Journey) Resume(in Input, prev report.Record) (report.Record, bool) {
-	if in.Version == "" || prev.InputVersion != in.Version || prev.URI != in.URI || in.OutputTakenBy != "" {
+	if in.Version == "" || prev.InputVersion != in.Version || prev.URI != in.URI {
 		return report.Record{}, false
 	}
 	rec := NewRecord(in)
-	if CheckRel(rec.Rel) != nil {
+	if j.name(&rec, in) != nil { // an unsafe or taken name: the journey says so
 		return report.Record{}, false
 	}
-	rec.Output, rec.Format = OutputURI(j.Settings.Out, rec.Rel, j.Settings.Format), j.Settings.Format
 	rec.Bytes, rec.Width, rec.Height = prev.Bytes, prev.Width, prev.Height
 	rec.QF, rec.QFChroma, rec.Confidence = prev.QF, prev.QFChroma, prev.Confidence
 	if prev.Status != report.StatusRestored && carried[prev.Reason] {
 		rec.Status, rec.Stage, rec.Reason, rec.Error, rec.Route = prev.Status, prev.Stage, prev.Reason, prev.Error, prev.Route
 		return rec, true
 	}
-	done := prev.Status == report.StatusRestored ||
-		(prev.Status == report.StatusSkipped && (prev.Reason == report.ReasonDone || prev.Reason == report.ReasonPassthrough))
-	if !done || prev.Tag == "" || prev.OutputBytes <= 0 || in.OutputBytes != prev.OutputBytes || prev.Output != rec.Output {
+	if !prev.HasOutput() || prev.Tag == "" || prev.OutputBytes <= 0 || in.OutputBytes != prev.OutputBytes || prev.Output != rec.Output {
 		return report.Record{}, false
 	}
 	r := j.Settings.Routes.Pick(prev.QF)
@@ -52,7 +49,7 @@ func (j *Journey) Resume(in Input, prev report.Record) (report.Record, bool) {
 			return report.Record{}, false
 		}
 		set = &s
-		rec.Model, rec.ModelSHA256, rec.Ensemble = s.Manifest.Name, s.Manifest.SHA256, s.Ensemble
+		s.Name(&rec)
 	}
 	if TagFor(prev.InputSHA256, set, j.Settings) != prev.Tag {
 		return report.Record{}, false

@@ -64,6 +64,9 @@ type Input struct {
 	// OutputBytes is the size of the input's output as the output root was listed; 0 when it was
 	// not there or not listed.
 	OutputBytes int64 `json:"output_bytes,omitempty"`
+	// OutputListed says the output root was listed for this input (OutputBytes is then what the
+	// listing showed): an output it did not show is not read to tell whether it is done.
+	OutputListed bool `json:"output_listed,omitempty"`
 	// Previous is what an input found done keeps of the previous run's record (Kept, as JSON),
 	// when the listings could not settle it: should it be found done, its record keeps that run's
 	// numbers.

@@ -183,13 +183,16 @@ func (j *Journey) model(rec *report.Record, r route.Route) (*RouteModel, error) 
 	if err != nil {
 		return nil, fail(report.StageEnhance, report.ReasonInferFailed, err)
 	}
-	rec.Model, rec.ModelSHA256, rec.Ensemble = rm.Manifest.Name, rm.Manifest.SHA256, rm.Ensemble
+	rm.Name(rec)
 	return rm, nil
 }
 
 // resume skips the input as done when its output exists and carries the record's tag. An output
 // that is missing, made otherwise or unreadable is redone: writing it again is safe.
 func (j *Journey) resume(ctx context.Context, rec *report.Record, in Input) error {
+	if in.OutputListed && in.OutputBytes == 0 {
+		return nil // the listing showed no output
+	}
 	head, err := j.Store.ReadHead(ctx, rec.Output, TagHeadBytes)
 	if err == nil && Done(head, rec.Tag) {
 		rec.OutputBytes = in.OutputBytes
@@ -213,19 +216,25 @@ func decode(rec *report.Record, data []byte, p *Probed, s Settings) (pix.Image, 
 	return d.Image, nil
 }
 
-// decodeReference decodes a clean reference image: a JPEG through the libjpeg decode, anything
-// else through the standard library (PNG).
+// decodeReference decodes a clean reference image (decodeImage), failing the record.
 func decodeReference(data []byte) (pix.Image, error) {
+	m, err := decodeImage(data)
+	if err != nil {
+		return pix.Image{}, fail(report.StageDecode, report.ReasonCorrupt, fmt.Errorf("reference image: %w", err))
+	}
+	return m, nil
+}
+
+// decodeImage decodes a JPEG through the libjpeg decode (as stored, no orientation applied) and
+// anything else (PNG) through the standard library.
+func decodeImage(data []byte) (pix.Image, error) {
 	if len(data) > 2 && data[0] == 0xff && data[1] == 0xd8 {
 		d, err := jpeg.Decode(data, jpeg.DecodeOptions{})
-		if err != nil {
-			return pix.Image{}, fail(report.StageDecode, report.ReasonCorrupt, err)
-		}
-		return d.Image, nil
+		return d.Image, err
 	}
 	m, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return pix.Image{}, fail(report.StageDecode, report.ReasonCorrupt, fmt.Errorf("reference image: %w", err))
+		return pix.Image{}, err
 	}
 	return pix.FromStd(m), nil
 }
@@ -293,10 +302,10 @@ func measureRef(rec *report.Record, ref, before, after pix.Image) error {
 }
 
 // encode writes the image as the output format with the input's ICC profile and EXIF and the
-// output tag. The image is restored in the stored orientation (the block grid is anchored there);
+// output tag (rec.Tag). The image is restored in the stored orientation (the block grid is anchored there);
 // here it is turned upright, and the EXIF says so.
-func encode(rec *report.Record, img pix.Image, info *jpeg.Info, tag string, s Settings) ([]byte, error) {
-	md := jpeg.Metadata{ICC: info.ICC, Tag: tag}
+func encode(rec *report.Record, img pix.Image, info *jpeg.Info, s Settings) ([]byte, error) {
+	md := jpeg.Metadata{ICC: info.ICC, Tag: rec.Tag}
 	if info.EXIF != nil {
 		md.EXIF = info.EXIF
 		if info.Orientation > 1 {

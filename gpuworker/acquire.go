@@ -41,12 +41,9 @@ func (t *Ticket) Pool() *Pool { return t.pool }
 // an .onnx with its manifest beside it) with the options, loading the manifest (and checking the
 // model's sha256) and opening the pool on first use. ORT must have been initialised with Init.
 func Acquire(path string, opts Options) (*Ticket, error) {
-	abs, err := filepath.Abs(path)
+	abs, err := filepath.Abs(inference.ManifestPath(path))
 	if err != nil {
 		return nil, err
-	}
-	if filepath.Ext(abs) == ".onnx" {
-		abs = abs[:len(abs)-len(".onnx")] + ".json"
 	}
 	if opts.Device == "" {
 		opts.Device = DeviceCPU

@@ -40,7 +40,8 @@ var errClosed = errors.New("gpuworker: pool closed")
 // batcher is the scheduler of a Pool, in pure Go: it groups concurrent requests by tile size
 // into batches of up to maxBatch, waiting at most maxWait, and hands each batch to the first free
 // runner; a batch that finds nothing else running or queued goes to the solo runner, if any.
-// Memory is bounded by queueSize + runners × maxBatch tiles, whatever the number of callers.
+// Memory is bounded by 2 × queueSize (in the channel and in the groups being formed) + runners ×
+// maxBatch tiles, whatever the number of callers.
 type batcher struct {
 	cfg     batchConfig
 	metrics *Metrics

@@ -44,9 +44,8 @@ func deviceName(cudaID int) string {
 // cudaError is a failed CUDA start-up: errNoCUDA, which says what to do, and its cause.
 type cudaError struct{ cause error }
 
-func (e *cudaError) Error() string        { return fmt.Sprintf("%v (%v)", errNoCUDA, e.cause) }
-func (e *cudaError) Is(target error) bool { return target == errNoCUDA }
-func (e *cudaError) Unwrap() error        { return e.cause }
+func (e *cudaError) Error() string { return fmt.Sprintf("%v (%v)", errNoCUDA, e.cause) }
+func (e *cudaError) Unwrap() error { return e.cause }
 
 // errNoCUDA explains a failed CUDA start-up.
 var errNoCUDA = errors.New("the CUDA execution provider is unavailable: the loaded ONNX Runtime " +

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -15,8 +16,8 @@ import (
 // Pool runs one model on a device for many concurrent callers: ORT sessions (ort.go) behind a
 // batcher (batcher.go). It implements inference.Engine: Infer calls with the same tile size are
 // grouped into batches of up to MaxBatch, waiting at most MaxWait, and run on the first free
-// session. Memory is bounded by QueueSize + Sessions×MaxBatch tiles, whatever the number of
-// images.
+// session. Memory is bounded by 2×QueueSize + (Sessions+1)×MaxBatch tiles (the batcher's),
+// whatever the number of images.
 type Pool struct {
 	man     *inference.Manifest
 	opts    Options // with the defaults of the device used
@@ -139,5 +140,5 @@ func (p *Pool) Close() error {
 	if !p.batcher.close() {
 		return nil
 	}
-	return destroySessions(append(p.sessions, p.solo))
+	return destroySessions(append(slices.Clip(p.sessions), p.solo)) // Clip: p.sessions shares its array
 }

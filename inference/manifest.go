@@ -103,13 +103,20 @@ func (m *Manifest) Validate() error {
 	return nil
 }
 
+// ManifestPath returns the manifest of path: path itself, or for a model (.onnx) the .json beside
+// it.
+func ManifestPath(path string) string {
+	if filepath.Ext(path) == ".onnx" {
+		return path[:len(path)-len(".onnx")] + ".json"
+	}
+	return path
+}
+
 // LoadManifest reads a manifest, validates it and checks the model file's sha256, so a corrupt or
 // swapped model fails at start-up rather than halfway through an archive. path may name the
 // manifest (.json) or the model (.onnx, whose manifest is the .json beside it).
 func LoadManifest(path string) (*Manifest, error) {
-	if filepath.Ext(path) == ".onnx" {
-		path = path[:len(path)-len(".onnx")] + ".json"
-	}
+	path = ManifestPath(path)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading model manifest: %w", err)

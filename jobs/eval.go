@@ -67,14 +67,14 @@ func RunEval(ctx context.Context, c EvalConfig) (*Result, error) {
 	if err := checkIO(ctx, "eval", []string{c.Reference}, c.Out); err != nil {
 		return nil, err
 	}
-	meta := map[string]any{"job": "eval", "reference": c.Reference, "model": c.Models.Default, "qfs": c.QFs}
+	meta := map[string]any{report.MetaJob: "eval", "reference": c.Reference, "model": c.Models.Default, "qfs": c.QFs}
 	release, err := preload(c.Models, c.Runtime, enhance.EvalRoutes, meta)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	c.Models, c.Runtime = c.Models.WithFound(enhance.EvalRoutes), c.Runtime.WithFound()
-	res, err := run(ctx, "eval", c.Pipeline, c.Out, meta, c.Progress, false)
+	res, err := run(ctx, "eval", c.Pipeline, c.Out, meta, c.Progress, false, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -72,7 +72,8 @@ type ProbeSummary struct {
 	Files, Probed, Skipped, Failed int
 	ByReason                       map[report.Reason]int
 	// QFHistogram counts probed files by the report's QF bands (report.QFBand), keyed by the
-	// band's lowest QF: key 10 holds QF 10..19, key 90 holds QF 90..100.
+	// band's lowest QF, 0 for the first: key 0 holds QF 1..9, key 10 holds QF 10..19, key 90
+	// holds QF 90..100.
 	QFHistogram map[int]int
 }
 
@@ -140,7 +141,9 @@ func (s *ProbeSummary) add(r ProbeRecord) {
 	switch r.Status {
 	case report.StatusProbed:
 		s.Probed++
-		s.QFHistogram[min(r.QF/10*10, 90)]++
+		if report.QFBand(r.QF) != "" { // a QF was estimated
+			s.QFHistogram[min(r.QF/10*10, 90)]++
+		}
 		return
 	case report.StatusSkipped:
 		s.Skipped++
@@ -178,7 +181,7 @@ func writeRow(tw io.Writer, r ProbeRecord) {
 }
 
 func writeSummary(w io.Writer, s ProbeSummary) {
-	fmt.Fprintf(w, "\n%d files: %d probed, %d skipped, %d failed", s.Files, s.Probed, s.Skipped, s.Failed)
+	fmt.Fprintf(w, "\n%s: %d probed, %d skipped, %d failed", report.Plural(int64(s.Files), "file"), s.Probed, s.Skipped, s.Failed)
 	var reasons []string
 	for _, r := range slices.Sorted(maps.Keys(s.ByReason)) {
 		reasons = append(reasons, fmt.Sprintf("%s %d", r, s.ByReason[r]))
@@ -188,6 +191,6 @@ func writeSummary(w io.Writer, s ProbeSummary) {
 	}
 	fmt.Fprintln(w)
 	for _, k := range slices.Sorted(maps.Keys(s.QFHistogram)) {
-		fmt.Fprintf(w, "  QF %-6s %s %d\n", report.QFBand(k), strings.Repeat("#", s.QFHistogram[k]), s.QFHistogram[k])
+		fmt.Fprintf(w, "  QF %-6s %s %d\n", report.QFBand(max(k, 1)), strings.Repeat("#", s.QFHistogram[k]), s.QFHistogram[k])
 	}
 }

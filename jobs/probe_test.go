@@ -166,3 +166,18 @@ func TestProbeTooLarge(t *testing.T) {
 		t.Errorf("probe = %+v, %v; want failed too_large", sum, err)
 	}
 }
+
+// TestProbeSummaryBands: the histogram's lines name the report's bands, the first included.
+func TestProbeSummaryBands(t *testing.T) {
+	var out bytes.Buffer
+	s := ProbeSummary{QFHistogram: map[int]int{}}
+	for _, qf := range []int{5, 95, 100} {
+		s.add(ProbeRecord{Record: report.Record{Status: report.StatusProbed, QF: qf}})
+	}
+	writeSummary(&out, s)
+	for _, want := range []string{"QF 1-9    # 1", "QF 90-100 ## 2"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}

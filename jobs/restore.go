@@ -24,6 +24,10 @@ type RestoreConfig struct {
 	transforms.RestoreConfig
 	// Progress is the progress line to draw, or nil for none.
 	Progress *report.Progress
+
+	// outputsChecked skips the write probe of the outputs: a watch's later cycles, whose first
+	// cycle wrote there (the inputs are still listed first, to say plainly when they are gone).
+	outputsChecked bool
 }
 
 // ReportDirName is the report folder under the output root.
@@ -68,12 +72,16 @@ func RunRestore(ctx context.Context, c RestoreConfig) (*Result, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if err := checkIO(ctx, "restore", c.Inputs, c.Out, c.Report); err != nil {
+	outs := []string{c.Out, c.Report}
+	if c.outputsChecked {
+		outs = nil
+	}
+	if err := checkIO(ctx, "restore", c.Inputs, outs...); err != nil {
 		return nil, err
 	}
 	meta := map[string]any{
-		"job": "restore", "inputs": c.Inputs, "out": c.Out, "format": c.Settings.Format,
-		"routes": c.Settings.Routes.String(), "model": c.Models.Default,
+		report.MetaJob: "restore", "inputs": c.Inputs, "out": c.Out, "format": c.Settings.Format,
+		report.MetaRoutes: c.Settings.Routes.String(), "model": c.Models.Default,
 	}
 	release, err := preload(c.Models, c.Runtime, c.Settings.Routes, meta)
 	if err != nil {
@@ -83,5 +91,5 @@ func RunRestore(ctx context.Context, c RestoreConfig) (*Result, error) {
 	// Workers that run in other processes find what this one found (enhance.ModelConfig.Resolve,
 	// gpuworker.LibraryPath).
 	c.Models, c.Runtime = c.Models.WithFound(c.Settings.Routes), c.Runtime.WithFound()
-	return run(ctx, "restore", c.Pipeline, c.Report, meta, c.Progress, true)
+	return run(ctx, "restore", c.Pipeline, c.Report, meta, c.Progress, true, nil)
 }

@@ -92,8 +92,8 @@ func preload(models enhance.ModelConfig, rt transforms.Runtime, routes route.Rou
 
 // run builds and executes a job's pipeline for a new run of the report folder at root, with a
 // progress line, and completes the folder (report.Finish); with examples, the report shows
-// before/after crops.
-func run(ctx context.Context, job string, build func(report.Folder) *beam.Pipeline, root string, meta map[string]any, prog *report.Progress, examples bool) (*Result, error) {
+// before/after crops. after, when not nil, adds to the meta once the pipeline has run.
+func run(ctx context.Context, job string, build func(report.Folder) *beam.Pipeline, root string, meta map[string]any, prog *report.Progress, examples bool, after func(meta map[string]any)) (*Result, error) {
 	folder := report.Folder{Root: root, Run: report.NewRun()}
 	p := build(folder)
 	if prog == nil {
@@ -118,11 +118,11 @@ func run(ctx context.Context, job string, build func(report.Folder) *beam.Pipeli
 		return &Result{Report: root, DryRun: true}, nil
 	}
 	meta["started"], meta["finished"] = start.UTC().Format(time.RFC3339), time.Now().UTC().Format(time.RFC3339)
-	meta["seconds"] = time.Since(start).Seconds()
+	meta[report.MetaSeconds] = time.Since(start).Seconds()
 	if res != nil {
-		meta["beam_metrics"] = beamMetrics(res)
+		meta[report.MetaBeamMetrics] = beamMetrics(res)
 	}
-	meta["pools"] = gpuworker.Pools()
+	meta[report.MetaPools] = gpuworker.Pools()
 	meta[report.MetaStorageRetries] = countsSince(retries, storage.Retries())
 	var crops report.CropFunc
 	if examples {
@@ -130,7 +130,10 @@ func run(ctx context.Context, job string, build func(report.Folder) *beam.Pipeli
 			return enhance.Crops(ctx, storage.Store{}, r)
 		}
 	}
-	meta["run"] = folder.Run
+	meta[report.MetaRun] = folder.Run
+	if after != nil {
+		after(meta)
+	}
 	s, err := report.Finish(ctx, folder, meta, crops)
 	if err != nil {
 		return nil, fmt.Errorf("%s: report: %w", job, err)

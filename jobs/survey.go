@@ -81,13 +81,16 @@ func RunSurvey(ctx context.Context, c SurveyConfig) (*Result, error) {
 	if err := checkIO(ctx, "report", c.Inputs, c.Out); err != nil {
 		return nil, err
 	}
-	meta := map[string]any{"job": "report", "inputs": c.Inputs, "routes": c.BandRoutes().String()}
+	meta := map[string]any{report.MetaJob: "report", "inputs": c.Inputs, report.MetaRoutes: c.BandRoutes().String()}
+	var estimate func(map[string]any)
 	if c.Estimate {
-		if speeds := presetSpeeds(ctx, c.Runtime); len(speeds) > 0 {
-			meta[report.MetaPresetSpeeds] = speeds
+		estimate = func(meta map[string]any) { // once the survey has run, before its report
+			if speeds := presetSpeeds(ctx, c.Runtime); len(speeds) > 0 {
+				meta[report.MetaPresetSpeeds] = speeds
+			}
 		}
 	}
-	return run(ctx, "report", c.Pipeline, c.Out, meta, c.Progress, false)
+	return run(ctx, "report", c.Pipeline, c.Out, meta, c.Progress, false, estimate)
 }
 
 // presetSpeeds measures each shipped preset's restoring speed here (enhance.Speed), for the

@@ -61,6 +61,7 @@ func RunWatch(ctx context.Context, c WatchConfig) (*Result, error) {
 			fmt.Fprintf(c.Log, "%s cycle %d failed: %v (the next cycle tries again in %s)\n", now, cycle, err, c.Interval)
 		default:
 			last, lastErr = res, nil
+			c.outputsChecked = true // no write probe each cycle: the cycles' reports are written there
 			fmt.Fprintf(c.Log, "%s cycle %d: %s\n", now, cycle, res.Summary.Totals.Line(report.StatusRestored))
 		}
 		if c.Cycles != 0 && cycle == c.Cycles {

@@ -1,9 +1,6 @@
 package jpeg
 
-import (
-	"errors"
-	"fmt"
-)
+import "fmt"
 
 // Kind classifies why a file could not be parsed, decoded or encoded. Package enhance maps each
 // kind to the reason its records carry (report.Reason), of the same name.
@@ -72,15 +69,6 @@ var (
 	ErrNotJPEG     error = &Error{Kind: KindNotJPEG, Offset: -1}
 	ErrEncode      error = &Error{Kind: KindEncode, Offset: -1}
 )
-
-// Reason returns the Kind name of a jpeg error anywhere in err's chain, or "" when there is none.
-func Reason(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Kind.String()
-	}
-	return ""
-}
 
 func errf(k Kind, off int, format string, args ...any) *Error {
 	return &Error{Kind: k, Offset: int64(off), Msg: fmt.Sprintf(format, args...)}

@@ -3,6 +3,7 @@ package jpeg
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"image/png"
 	"io"
@@ -115,4 +116,14 @@ func diffStats(a, b pix.Image) (n, maxd int) {
 		maxd = max(maxd, d)
 	}
 	return n, maxd
+}
+
+// Reason returns the Kind name of a jpeg error anywhere in err's chain, or "" when there is none:
+// the tests' check that an error is typed (the product maps kinds to record reasons in enhance).
+func Reason(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind.String()
+	}
+	return ""
 }

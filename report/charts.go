@@ -63,9 +63,12 @@ func (c *chart) addBar(x, w, v, top float64, fill, tip, label string) {
 	}
 }
 
-// histogram draws counts per labelled bin.
-func histogram(c chart, counts []int64, labels []string, what string) chart {
+// histogram draws counts per labelled bin, or says empty when every count is 0.
+func histogram(c chart, counts []int64, labels []string, what, empty string) chart {
 	top := float64(slices.Max(counts))
+	if top == 0 {
+		c.Empty = empty
+	}
 	slot := float64(chartRight-chartLeft) / float64(len(counts))
 	for i, n := range counts {
 		x := chartLeft + float64(i)*slot
@@ -80,21 +83,13 @@ func histogram(c chart, counts []int64, labels []string, what string) chart {
 }
 
 func qfChart(hist [QFBins]int64) chart {
-	c := histogram(newChart("Inputs per luma QF", "luma quality factor, from the quantization tables", "inputs"),
-		hist[:], qfBandLabels[:], "QF")
-	if slices.Max(hist[:]) == 0 {
-		c.Empty = "no JPEG quality estimated"
-	}
-	return c
+	return histogram(newChart("Inputs per luma QF", "luma quality factor, from the quantization tables", "inputs"),
+		hist[:], qfBandLabels[:], "QF", "no JPEG quality estimated")
 }
 
 func nrHistChart(hist [NRBins]int64) chart {
-	c := histogram(newChart("Inputs per NR score", "no-reference score: ≈1 heavily compressed … ≈10 clean", "inputs"),
-		hist[:], nrBinLabels[:], "NR score")
-	if slices.Max(hist[:]) == 0 {
-		c.Empty = "no NR score measured"
-	}
-	return c
+	return histogram(newChart("Inputs per NR score", "no-reference score: ≈1 heavily compressed … ≈10 clean", "inputs"),
+		hist[:], nrBinLabels[:], "NR score", "no NR score measured")
 }
 
 func nrChart(byBand [QFBins]Stats) chart {

@@ -18,8 +18,8 @@ type CropFunc func(ctx context.Context, r Record) (Example, error)
 // Finish completes a report folder after its pipeline has run: it takes the pipeline's combined
 // summary (an empty one when nothing matched) and adds the job's meta, merges the record shards
 // into records.jsonl and failures.jsonl, cuts the examples' crops (when crop is not nil), writes
-// summary.json and report.html, and the run's own copies under runs/RUN/ (keeping the newest
-// RunsKept runs'), and deletes the pipeline's parts. An example whose files cannot be read is
+// summary.json and report.html, and the run's own copies under runs/RUN/ (keeping the runs
+// earlierRuns keeps), and deletes the pipeline's parts. An example whose files cannot be read is
 // left out of the page; it never fails the job.
 func Finish(ctx context.Context, f Folder, meta map[string]any, crop CropFunc) (*Summary, error) {
 	s := NewAccumulator()

@@ -30,8 +30,8 @@ import (
 //	failures.jsonl  its failed records                   (likewise)
 //	summary.json    its Summary, with the job's Meta     (written by Finish)
 //	report.html     its self-contained page, with links to the earlier runs' (Finish)
-//	runs/RUN/       each run's own summary.json, failures.jsonl and report.html, the newest
-//	                RunsKept of them
+//	runs/RUN/       each run's own summary.json, failures.jsonl and report.html: the newest
+//	                RunsKept, and the runs that made outputs the records describe (RunsKept)
 //	_tmp-report/RUN/  one run's parts, deleted by its Finish: record shards (shards/shard-*.jsonl,
 //	                one or more per bundle; a retried bundle may repeat records, which the merge
 //	                drops), the combined summary (summary.json) and the examples (examples.json)
@@ -99,8 +99,8 @@ func (f Folder) NewShard() (string, error) {
 // also into the run's own folder), dropping lines a retried bundle wrote twice (by Record.Key),
 // and deletes the shards. It returns the inputs not restored, by reason: skipped (but for done
 // and passthrough) or failed, the first ListLimit of each, and how many of the records each
-// earlier run made the output of (Record.Run of the inputs found done). Memory grows by 8 bytes
-// of hash per input, and by the lists' bounded length.
+// earlier run made the output of (Record.Run of the inputs found done). Memory grows by a 64-bit
+// hash per input (in a map), and by the lists' bounded length.
 func (f Folder) MergeShards(ctx context.Context) (Merged, error) {
 	var shards []string
 	err := storage.Match(ctx, f.Shards(), func(o storage.Object) error {
@@ -157,21 +157,26 @@ func (f Folder) MergeShards(ctx context.Context) (Merged, error) {
 			if head.Reason == ReasonDone && head.Run != "" && head.Run != f.Run {
 				made[head.Run]++
 			}
-			if head.Status == StatusFailed {
+			// The same outcome the summary counts (Stats.add): any status but restored,
+			// surveyed or skipped is a failure, and a missing reason is ReasonUnknown.
+			rec := Record{URI: head.URI, Rel: head.Rel, Status: head.Status, Reason: head.Reason, Error: head.Error}
+			rec.Reason = reasonOf(rec)
+			failed := rec.Status != StatusRestored && rec.Status != StatusSurveyed && rec.Status != StatusSkipped
+			if failed {
 				for _, w := range failures {
 					w.Write(sc.Bytes())
 					w.WriteByte('\n')
 				}
 			}
-			if head.Status == StatusFailed || (head.Status == StatusSkipped && head.Reason != ReasonDone && head.Reason != ReasonPassthrough) {
-				l := lists[head.Reason]
+			if failed || (rec.Status == StatusSkipped && !rec.HasOutput()) {
+				l := lists[rec.Reason]
 				if l == nil {
-					l = &ReasonList{Reason: head.Reason}
-					lists[head.Reason] = l
+					l = &ReasonList{Reason: rec.Reason}
+					lists[rec.Reason] = l
 				}
 				l.Total++
 				if len(l.Records) < ListLimit {
-					l.Records = append(l.Records, Record{URI: head.URI, Rel: head.Rel, Status: head.Status, Reason: head.Reason, Error: head.Error})
+					l.Records = append(l.Records, rec)
 				}
 			}
 		}

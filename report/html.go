@@ -134,14 +134,13 @@ type evalRowView struct {
 type deltaCell struct{ Before, After, Delta, Class string }
 
 type prefixView struct {
-	Index         int
-	Name          string
-	Cards         []card
-	Charts        []chart
-	HasRef        bool
-	Survey        bool
-	Rows          []groupRow
-	RestoreColumn bool
+	Index  int
+	Name   string
+	Cards  []card
+	Charts []chart
+	HasRef bool
+	Survey bool
+	Rows   []groupRow
 }
 
 type groupRow struct {
@@ -161,27 +160,17 @@ type exampleView struct {
 
 type keyValue struct{ Key, Value string }
 
-// Meta keys of the jobs, read by the page.
-const (
-	metaJob     = "job"
-	metaSeconds = "seconds"
-	metaRoutes  = "routes" // the --routes spec (route.Routes.String)
-	// MetaPresetSpeeds holds, for a survey, each preset's measured restoring speed on the
-	// machine that ran it, in megapixels per second (map[string]float64, or decoded JSON).
-	MetaPresetSpeeds = "preset_speeds"
-)
-
 // hiddenMeta are meta keys the page does not list: summary.json holds them, and the page says
 // what they mean elsewhere (beam_metrics as where the time went, pools as the device used,
 // preset_speeds as the restore time estimates).
-var hiddenMeta = map[string]bool{"beam_metrics": true, "pools": true, MetaPresetSpeeds: true}
+var hiddenMeta = map[string]bool{MetaBeamMetrics: true, MetaPools: true, MetaPresetSpeeds: true}
 
 var jobTitles = map[string]string{"restore": "restore report", "report": "survey", "eval": "evaluation"}
 
 func buildView(p Page) view {
 	s := p.Summary
 	t := &s.Totals
-	job, _ := s.Meta[metaJob].(string)
+	job, _ := s.Meta[MetaJob].(string)
 	v := view{Title: "jpegrestore " + cmp.Or(jobTitles[job], "report"), Survey: job == "report", Runs: p.Runs}
 	v.Subtitle = subtitle(s, job)
 	v.Cards = statCards(t, wallSeconds(s), v.Survey)
@@ -224,7 +213,7 @@ func buildView(p Page) view {
 	for _, k := range slices.Sorted(maps.Keys(s.Meta)) {
 		switch {
 		case hiddenMeta[k]:
-		case k == metaSeconds:
+		case k == MetaSeconds:
 			v.Meta = append(v.Meta, keyValue{"wall time", seconds(wallSeconds(s))})
 		default:
 			v.Meta = append(v.Meta, keyValue{k, metaString(s.Meta[k])})
@@ -235,7 +224,7 @@ func buildView(p Page) view {
 
 func subtitle(s *Summary, job string) string {
 	parts := []string{fmt.Sprintf("%s in %s", Plural(s.Totals.Matched, "input"), Plural(int64(len(s.Prefixes)), "bucket/prefix group"))}
-	if run, _ := s.Meta["run"].(string); run != "" {
+	if run, _ := s.Meta[MetaRun].(string); run != "" {
 		parts = append(parts, "run "+run)
 	}
 	if used, _ := s.Meta[MetaDeviceUsed].(string); used != "" {
@@ -250,7 +239,7 @@ func subtitle(s *Summary, job string) string {
 
 // wallSeconds is the job's wall time, from its meta (0 when unknown).
 func wallSeconds(s *Summary) float64 {
-	secs, _ := s.Meta[metaSeconds].(float64)
+	secs, _ := s.Meta[MetaSeconds].(float64)
 	return secs
 }
 
@@ -391,7 +380,7 @@ func estimateRows(s *Summary) []estimateRow {
 	}
 	// The bands that pass inputs through, from the routes the survey assigned (meta "routes").
 	through := map[string]bool{}
-	if spec, _ := s.Meta[metaRoutes].(string); spec != "" {
+	if spec, _ := s.Meta[MetaRoutes].(string); spec != "" {
 		if rs, err := route.Parse(spec); err == nil {
 			for _, r := range rs {
 				through[r.Name] = r.Passthrough

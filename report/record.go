@@ -28,8 +28,9 @@ type Record struct {
 	// Error is the failure's message.
 	Error string `json:"error,omitempty"`
 
-	// Route is the band the input was routed to ("strong", "medium", "light", "passthrough"),
-	// RouteSurvey or RouteEval in those jobs; "" when it failed before routing.
+	// Route is the band the input was routed to ("strong", "medium", "light", "passthrough"), in
+	// a survey the band a restore would route it to (RouteSurvey when no routes were given), and
+	// RouteEval in an eval; "" when it failed before routing.
 	Route string `json:"route,omitempty"`
 	// QF and QFChroma are the estimated luma and chroma quality factors, 1..100; 0 if unknown.
 	QF       int `json:"qf,omitempty"`
@@ -96,6 +97,12 @@ const (
 	RouteSurvey = "survey"
 	RouteEval   = "eval"
 )
+
+// HasOutput reports whether the record's input has its output: restored, or skipped as done or
+// passed through (copied or converted).
+func (r Record) HasOutput() bool {
+	return r.Status == StatusRestored || (r.Status == StatusSkipped && (r.Reason == ReasonDone || r.Reason == ReasonPassthrough))
+}
 
 // Key identifies what a record is about: its input, and in an eval job also the QF (an eval job
 // writes one record per reference and QF). Merging drops records whose key it has seen.

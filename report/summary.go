@@ -377,15 +377,27 @@ type Summary struct {
 	Eval []EvalRow `json:"eval,omitempty"`
 }
 
-// Keys of Summary.Meta that the report shows besides listing them: where the models ran (the
-// devices of their pools), why that differs from the device asked for, and the storage retries.
+// Keys of Summary.Meta that the jobs write and the page reads.
 const (
+	MetaJob     = "job"     // the job: restore, report (a survey) or eval
+	MetaRun     = "run"     // the run's name (Folder.Run)
+	MetaSeconds = "seconds" // the job's wall time
+	MetaRoutes  = "routes"  // the --routes spec (route.Routes.String)
+	// MetaDeviceUsed and MetaDeviceNote say where the models ran (the devices of their pools)
+	// and why that differs from the device asked for.
 	MetaDeviceUsed = "device_used"
 	MetaDeviceNote = "device_note"
 	// MetaStorageRetries is the storage faults the job's process retried while its pipeline ran,
 	// by kind: the listing's and the record shards' too (Stats.Retries holds those of the inputs'
-	// journeys, counted wherever they ran).
+	// journeys, counted wherever they ran). The page lists it.
 	MetaStorageRetries = "storage_retries"
+	// MetaPresetSpeeds holds, for a survey, each preset's measured restoring speed on the
+	// machine that ran it, in megapixels per second (map[string]float64, or decoded JSON).
+	MetaPresetSpeeds = "preset_speeds"
+	// MetaBeamMetrics and MetaPools are Beam's metrics and the model pools' counters; the page
+	// shows them as where the time went and the device used, not as they are.
+	MetaBeamMetrics = "beam_metrics"
+	MetaPools       = "pools"
 )
 
 // NewAccumulator returns an empty summary.

@@ -143,7 +143,10 @@ func matchLink(p, root string, rootReal *string, fn func(Object) error) error {
 		}
 	}
 	target, err := filepath.EvalSymlinks(p)
-	outside := err != nil || (target != *rootReal && !strings.HasPrefix(target, strings.TrimSuffix(*rootReal, string(filepath.Separator))+string(filepath.Separator)))
+	if err == nil {
+		_, err = Rel(*rootReal, target)
+	}
+	outside := err != nil
 	return fn(Object{URI: p, Size: info.Size(), ModTime: info.ModTime(), OutsideRoot: outside})
 }
 

@@ -36,7 +36,7 @@ func init() {
 // records (ReadRecords) by output name, in one CoGroupByKey, which also spreads the inputs over
 // workers. For each output name:
 //   - it gives the name to one input: of inputs whose outputs would share it (a.jpg, a.jpeg and
-//     a.JPG all become a.png), the first by path keeps it, whatever order they arrive in, and the
+//     a.JPG all become a.png), the first by URI keeps it, whatever order they arrive in, and the
 //     others are marked OutputTakenBy it, so their journeys record them as failed instead of
 //     overwriting it;
 //   - it settles, from the listings alone, an input a rerun is done with (enhance.Journey.Resume:
@@ -83,6 +83,7 @@ func (f *claimFn) ProcessElement(ctx context.Context, _ string, inputs func(*enh
 	group = claim(group)
 	owner := &group[0]
 	sizes(&owner.OutputBytes)
+	owner.OutputListed = true
 	var prev report.Record
 	found := false
 	for !found && prevs(&prev) {

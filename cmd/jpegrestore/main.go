@@ -253,7 +253,6 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	c.Progress = nil
 	res, err := jobs.RunWatch(ctx, jobs.WatchConfig{RestoreConfig: c, Interval: interval, Cycles: cycles, Log: stdout})
 	if err == nil && res == nil {
 		fmt.Fprintln(stdout, "watch: stopped before the first cycle finished")
