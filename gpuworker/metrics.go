@@ -2,6 +2,7 @@ package gpuworker
 
 import (
 	"fmt"
+	"io"
 	"sync"
 	"time"
 )
@@ -107,4 +108,27 @@ func (m *Metrics) Snapshot() Snapshot {
 func (s Snapshot) String() string {
 	return fmt.Sprintf("%d tiles in %d batches (mean %.2f, %d failed), batch latency mean %v p50 ≤%v p95 ≤%v, load %v",
 		s.Inferences, s.Batches, s.MeanBatch, s.Failures, s.LatencyMean.Round(time.Microsecond), s.LatencyP50, s.LatencyP95, s.LoadTime.Round(time.Millisecond))
+}
+
+// WritePrometheus writes the pools' metrics in the Prometheus text format: tiles and batches
+// run, failed batches, and batches by size (the dynamic batching of the pools).
+func WritePrometheus(w io.Writer, pools []Snapshot) {
+	series := func(name, typ, help string, value func(Snapshot) int64) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+		for _, s := range pools {
+			fmt.Fprintf(w, "%s{model=%q,device=%q} %d\n", name, s.Model, s.Device, value(s))
+		}
+	}
+	series("jpegrestore_pool_tiles_total", "counter", "Tiles the model pool ran.", func(s Snapshot) int64 { return s.Inferences })
+	series("jpegrestore_pool_batches_total", "counter", "Model runs (batches of tiles) of the pool.", func(s Snapshot) int64 { return s.Batches })
+	series("jpegrestore_pool_failed_batches_total", "counter", "Model runs that failed.", func(s Snapshot) int64 { return s.Failures })
+	name := "jpegrestore_pool_batches_by_size_total"
+	fmt.Fprintf(w, "# HELP %s Successful model runs by their number of tiles.\n# TYPE %s counter\n", name, name)
+	for _, s := range pools {
+		for n, c := range s.BatchSizes {
+			if n > 0 {
+				fmt.Fprintf(w, "%s{model=%q,device=%q,tiles=\"%d\"} %d\n", name, s.Model, s.Device, n, c)
+			}
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"jpegrestore/enhance"
 	"jpegrestore/gpuworker"
+	"jpegrestore/oip"
 	"jpegrestore/report"
 	"jpegrestore/route"
 	"jpegrestore/storage"
@@ -67,7 +68,8 @@ func preload(models enhance.ModelConfig, rt transforms.Runtime, routes route.Rou
 	m := enhance.NewModels(models, rt.Loader())
 	rms, err := m.Preload(routes)
 	var bad *enhance.SettingError
-	if errors.As(err, &bad) {
+	var contract *oip.ContractError
+	if errors.As(err, &bad) || errors.As(err, &contract) {
 		return nil, UsageError{err}
 	}
 	if err != nil {
@@ -82,7 +84,11 @@ func preload(models enhance.ModelConfig, rt transforms.Runtime, routes route.Rou
 			notes = append(notes, rm.Note)
 		}
 	}
-	meta["device"] = string(cmp.Or(rt.Pool.Device, gpuworker.DeviceCPU))
+	if len(rt.Workers) > 0 {
+		meta["workers"] = strings.Join(rt.Workers, ",")
+	} else {
+		meta["device"] = string(cmp.Or(rt.Pool.Device, gpuworker.DeviceCPU))
+	}
 	meta[report.MetaDeviceUsed] = strings.Join(used, ", ")
 	if len(notes) > 0 {
 		meta[report.MetaDeviceNote] = strings.Join(notes, "; ")
@@ -105,7 +111,7 @@ func run(ctx context.Context, job string, build func(report.Folder) *beam.Pipeli
 	transforms.SetProgress(prog)
 	defer transforms.SetProgress(nil)
 	start := time.Now()
-	retries := storage.Retries()
+	retries, workers := storage.Retries(), oip.Workers()
 	res, err := beamx.RunWithMetrics(ctx, p) // the runner named by Beam's --runner flag; Prism in-process by default
 	prog.Stop()
 	if err != nil {
@@ -123,6 +129,9 @@ func run(ctx context.Context, job string, build func(report.Folder) *beam.Pipeli
 		meta[report.MetaBeamMetrics] = beamMetrics(res)
 	}
 	meta[report.MetaPools] = gpuworker.Pools()
+	if w := oip.Since(workers, oip.Workers()); len(w) > 0 {
+		meta[report.MetaWorkerStats] = w
+	}
 	meta[report.MetaStorageRetries] = countsSince(retries, storage.Retries())
 	var crops report.CropFunc
 	if examples {

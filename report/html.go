@@ -215,11 +215,41 @@ func buildView(p Page) view {
 		case hiddenMeta[k]:
 		case k == MetaSeconds:
 			v.Meta = append(v.Meta, keyValue{"wall time", seconds(wallSeconds(s))})
+		case k == MetaWorkerStats:
+			v.Meta = append(v.Meta, keyValue{"tiles per worker", workerLine(s.Meta[k])})
 		default:
 			v.Meta = append(v.Meta, keyValue{k, metaString(s.Meta[k])})
 		}
 	}
 	return v
+}
+
+// workerLine says, from the meta MetaWorkerStats, how many tiles each --workers server answered
+// and how often it went down.
+func workerLine(stats any) string {
+	b, err := json.Marshal(stats) // a map of oip.WorkerStats, or the same decoded from summary.json
+	var byModel map[string][]struct {
+		Addr   string `json:"addr"`
+		Tiles  int64  `json:"tiles"`
+		Failed int64  `json:"failed"`
+		Downs  int64  `json:"downs"`
+		Sent   int64  `json:"bytes_sent"`
+		Recv   int64  `json:"bytes_received"`
+	}
+	if err != nil || json.Unmarshal(b, &byModel) != nil {
+		return metaString(stats)
+	}
+	var parts []string
+	for _, model := range slices.Sorted(maps.Keys(byModel)) {
+		for _, w := range byModel[model] {
+			p := fmt.Sprintf("%s %s: %d tiles (%.0f MB sent, %.0f MB back)", model, w.Addr, w.Tiles, float64(w.Sent)/1e6, float64(w.Recv)/1e6)
+			if w.Downs > 0 {
+				p += fmt.Sprintf(", down %s, %d requests failed and were sent elsewhere", Plural(w.Downs, "time"), w.Failed)
+			}
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func subtitle(s *Summary, job string) string {

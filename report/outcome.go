@@ -93,7 +93,7 @@ var (
 	ReasonTruncated    = declare("truncated", StatusFailed, false, "the file ends before the image does")
 	ReasonUnsupported  = declare("unsupported", StatusFailed, false, "a valid JPEG that the decoder does not handle (lossless, hierarchical, 12-bit)")
 	ReasonTooLarge     = declare("too_large", StatusFailed, false, "the frame has more pixels than --max-pixels allows; nothing was decoded")
-	ReasonInferFailed  = declare("infer_failed", StatusFailed, true, "the route's model could not be loaded or run")
+	ReasonInferFailed  = declare("infer_failed", StatusFailed, true, "the route's model could not be loaded or run (with --workers: no server answered it in time)")
 	ReasonCancelled    = declare("cancelled", StatusFailed, true, "the job was stopped while the input was being restored")
 	ReasonEncodeFailed = declare("encode_failed", StatusFailed, false, "the output image could not be encoded")
 	ReasonWriteFailed  = declare("write_failed", StatusFailed, true, "the output could not be written: no permission, no space, or a storage fault that retries did not fix")

@@ -398,6 +398,10 @@ const (
 	// shows them as where the time went and the device used, not as they are.
 	MetaBeamMetrics = "beam_metrics"
 	MetaPools       = "pools"
+	// MetaWorkerStats is, for a job run with --workers, what the launcher's process sent to each
+	// server during the run, by model (oip.WorkerStats: tiles, failures, bytes; Beam workers in
+	// other processes count their own). The page lists it as one line per server.
+	MetaWorkerStats = "worker_stats"
 )
 
 // NewAccumulator returns an empty summary.

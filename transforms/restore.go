@@ -10,6 +10,7 @@ import (
 	"jpegrestore/enhance"
 	"jpegrestore/gpuworker"
 	"jpegrestore/inference"
+	"jpegrestore/oip"
 	"jpegrestore/report"
 	"jpegrestore/storage"
 )
@@ -19,7 +20,8 @@ func init() {
 	register.Emitter1[report.Record]()
 }
 
-// Runtime is how a worker runs models: the ONNX Runtime library and the pool options. It travels
+// Runtime is how a worker runs models: the ONNX Runtime library and the pool options, or the
+// Open Inference Protocol servers that run them (Workers). It travels
 // in the serialized config of the DoFns that restore, so a worker in another process, started
 // from another folder without the launcher's environment, finds the library by the rule of
 // gpuworker.LibraryPath: ORTLib, else $JPEGRESTORE_ORT_LIB there, else ORTLibFound if that file
@@ -30,10 +32,19 @@ type Runtime struct {
 	// ORTLibFound is the library the launcher found (WithFound).
 	ORTLibFound string            `json:"ort_lib_found,omitempty"`
 	Pool        gpuworker.Options `json:"pool"`
+	// Workers, when set, are the HOST:PORT of servers (jpegrestore serve) that run the models in
+	// place of this process's pools (--workers); Remote says how tiles are sent to them.
+	Workers []string          `json:"workers,omitempty"`
+	Remote  oip.ClientOptions `json:"remote,omitempty"`
 }
 
-// Loader returns the loader that runs models in this process's ORT pools.
-func (r Runtime) Loader() inference.Loader { return gpuworker.Loader(r.ORTLib, r.Pool, r.ORTLibFound) }
+// Loader returns the loader that runs models in this process's ORT pools, or on the Workers.
+func (r Runtime) Loader() inference.Loader {
+	if len(r.Workers) > 0 {
+		return oip.Loader(r.Workers, r.Remote)
+	}
+	return gpuworker.Loader(r.ORTLib, r.Pool, r.ORTLibFound)
+}
 
 // WithFound returns the runtime with the library this process finds recorded in it, for workers
 // that run elsewhere.

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"jpegrestore/enhance"
 	"jpegrestore/gpuworker"
 	"jpegrestore/jpeg"
+	"jpegrestore/oip"
 	"jpegrestore/route"
 	"jpegrestore/transforms"
 )
@@ -110,46 +112,96 @@ func (r *runnerFlags) apply() error {
 	return nil
 }
 
-// modelFlags choose and run the model.
+// poolFlags say where and how this process runs models: ONNX Runtime and its pool's options.
+type poolFlags struct {
+	device, ortLib           string
+	sessions, threads, batch int
+	maxWait                  time.Duration
+}
+
+func (p *poolFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&p.device, "device", "cpu", "cpu, cuda:N, or auto (CUDA when available, else CPU)")
+	fs.StringVar(&p.ortLib, "ort-lib", "", "ONNX Runtime shared library (default $"+gpuworker.EnvLibrary+", then .deps/onnxruntime/)")
+	fs.IntVar(&p.sessions, "sessions", 0, "model sessions run side by side (default on the CPU: cores/threads, or min(cores, 4); 1 on CUDA)")
+	fs.IntVar(&p.threads, "threads", 0, "CPU threads per model session (default: cores/sessions)")
+	fs.IntVar(&p.batch, "batch", 0, "most tiles per model run (default 1 on the CPU, 4 on CUDA)")
+	fs.DurationVar(&p.maxWait, "batch-wait", 0, "longest a partial batch waits for more tiles (default none on the CPU, 2ms on CUDA)")
+}
+
+func (p *poolFlags) options() gpuworker.Options {
+	return gpuworker.Options{Device: gpuworker.Device(p.device), Sessions: p.sessions, Threads: p.threads, MaxBatch: p.batch, MaxWait: p.maxWait}
+}
+
+// modelFlags choose the model and run it: in this process's pool, or on --workers.
 type modelFlags struct {
-	preset, model, modelsDir, device, ortLib string
-	ensemble, tile, sessions, threads, batch int
-	maxWait                                  time.Duration
+	pool                     poolFlags
+	preset, model, modelsDir string
+	ensemble, tile           int
+	workers                  string
+	workersInFlight          int
 }
 
 func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.preset, "preset", "fast", "shipped model: "+strings.Join(enhance.Presets, " or "))
 	fs.StringVar(&m.model, "model", "", "model manifest (.json) or .onnx with its manifest beside it; overrides --preset")
 	fs.StringVar(&m.modelsDir, "models", "", "folder of the shipped models (default: models/ of the checkout or beside the binary, or $"+enhance.ModelsDirEnv+")")
-	fs.StringVar(&m.device, "device", "cpu", "cpu, cuda:N, or auto (CUDA when available, else CPU)")
-	fs.StringVar(&m.ortLib, "ort-lib", "", "ONNX Runtime shared library (default $"+gpuworker.EnvLibrary+", then .deps/onnxruntime/)")
+	m.pool.register(fs)
 	fs.IntVar(&m.ensemble, "ensemble", 0, "self-ensemble size 1, 2, 4 or 8 for routes that set none (default 1)")
 	fs.IntVar(&m.tile, "tile", 0, "tile side in pixels, a multiple of 16 (default 512, larger for models whose overlap would dominate it: 1024 for fast, 1376 for best)")
-	fs.IntVar(&m.sessions, "sessions", 0, "model sessions run side by side (default on the CPU: cores/threads, or min(cores, 4); 1 on CUDA)")
-	fs.IntVar(&m.threads, "threads", 0, "CPU threads per model session (default: cores/sessions)")
-	fs.IntVar(&m.batch, "batch", 0, "most tiles per model run (default 1 on the CPU, 4 on CUDA)")
-	fs.DurationVar(&m.maxWait, "batch-wait", 0, "longest a partial batch waits for more tiles (default none on the CPU, 2ms on CUDA)")
+	fs.StringVar(&m.workers, "workers", "", "HOST:PORT[,HOST:PORT...] of jpegrestore serve processes (Open Inference Protocol) that run the model instead of this process; the tiling and self-ensemble stay here")
+	fs.IntVar(&m.workersInFlight, "workers-inflight", 0, "most tiles sent to one --workers server at once (default 8)")
 }
 
 // config returns which models restore and how, and how a worker runs them; an error says which
 // flag is wrong and what it takes.
 func (m *modelFlags) config() (enhance.ModelConfig, transforms.Runtime, error) {
+	fail := func(format string, a ...any) (enhance.ModelConfig, transforms.Runtime, error) {
+		return enhance.ModelConfig{}, transforms.Runtime{}, fmt.Errorf(format, a...)
+	}
 	def := m.preset
 	if m.model != "" {
 		def = m.model
 	} else if !slices.Contains(enhance.Presets, m.preset) {
-		return enhance.ModelConfig{}, transforms.Runtime{}, fmt.Errorf("--preset %s: the presets are %s (or give --model PATH)",
-			m.preset, strings.Join(enhance.Presets, " and "))
+		return fail("--preset %s: the presets are %s (or give --model PATH)", m.preset, strings.Join(enhance.Presets, " and "))
 	}
 	if !slices.Contains([]int{0, 1, 2, 4, 8}, m.ensemble) {
-		return enhance.ModelConfig{}, transforms.Runtime{}, fmt.Errorf("--ensemble %d: want 1, 2, 4 or 8", m.ensemble)
+		return fail("--ensemble %d: want 1, 2, 4 or 8", m.ensemble)
 	}
 	if m.tile < 0 {
-		return enhance.ModelConfig{}, transforms.Runtime{}, fmt.Errorf("--tile %d: want a positive tile side (the model says which are valid)", m.tile)
+		return fail("--tile %d: want a positive tile side (the model says which are valid)", m.tile)
 	}
-	return enhance.ModelConfig{Default: def, Dir: m.modelsDir, Ensemble: m.ensemble, Tile: m.tile},
-		transforms.Runtime{ORTLib: m.ortLib, Pool: gpuworker.Options{Device: gpuworker.Device(m.device),
-			Sessions: m.sessions, Threads: m.threads, MaxBatch: m.batch, MaxWait: m.maxWait}}, nil
+	rt := transforms.Runtime{ORTLib: m.pool.ortLib, Pool: m.pool.options()}
+	if m.workers != "" {
+		addrs, err := workerAddrs(m.workers)
+		if err != nil {
+			return fail("--workers %s: %v", m.workers, err)
+		}
+		if (m.pool != poolFlags{device: "cpu", ortLib: m.pool.ortLib}) {
+			return fail("--device, --sessions, --threads, --batch and --batch-wait set a pool in this process; with --workers the model runs on those servers (give these flags to jpegrestore serve there)")
+		}
+		if m.workersInFlight < 0 {
+			return fail("--workers-inflight %d: want a positive number of tiles", m.workersInFlight)
+		}
+		rt = transforms.Runtime{Workers: addrs, Remote: oip.ClientOptions{InFlight: m.workersInFlight}}
+	}
+	return enhance.ModelConfig{Default: def, Dir: m.modelsDir, Ensemble: m.ensemble, Tile: m.tile}, rt, nil
+}
+
+// workerAddrs splits a --workers list into HOST:PORT addresses.
+func workerAddrs(list string) ([]string, error) {
+	var addrs []string
+	for _, a := range strings.Split(list, ",") {
+		a = strings.TrimSpace(a)
+		host, port, err := net.SplitHostPort(a)
+		if err != nil || host == "" || port == "" {
+			return nil, fmt.Errorf("%q is not HOST:PORT", a)
+		}
+		if slices.Contains(addrs, a) {
+			return nil, fmt.Errorf("%s is named twice", a)
+		}
+		addrs = append(addrs, a)
+	}
+	return addrs, nil
 }
 
 // outputFlags shape the restored files.

@@ -7,6 +7,7 @@
 //	jpegrestore eval    --reference DIR --qf 10,20,30,40,50,60,70 --out DIR
 //	jpegrestore probe   [--json] PATH...
 //	jpegrestore doctor
+//	jpegrestore serve   [--listen HOST:PORT] [--preset fast,best] [--device cuda:0] ...
 package main
 
 import (
@@ -30,6 +31,7 @@ import (
 	"jpegrestore/inference"
 	"jpegrestore/jobs"
 	"jpegrestore/jpeg"
+	"jpegrestore/oip"
 	"jpegrestore/report"
 	"jpegrestore/route"
 	"jpegrestore/transforms"
@@ -54,6 +56,8 @@ commands:
                                  compress clean images at each QF, restore, report PSNR/SSIM/PSNR-B
   probe    PATH...               read each JPEG's markers: size, coding, quality factor
   doctor                         check ONNX Runtime, libjpeg-turbo and the presets' models on --device
+  serve    [--listen HOST:PORT]  run models for the --workers of restore, watch and eval (Open
+                                 Inference Protocol over gRPC) until SIGTERM, then drain
 
 URIs are local paths or gs://bucket/prefix, globs allowed. Run "jpegrestore COMMAND -h" for flags.
 `
@@ -76,7 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) int{
-		"restore": restore, "watch": watch, "report": survey, "eval": eval, "probe": probe, "doctor": doctor,
+		"restore": restore, "watch": watch, "report": survey, "eval": eval, "probe": probe, "doctor": doctor, "serve": serve,
 	}
 	if f, ok := cmds[args[0]]; ok {
 		return f(ctx, args[1:], stdout, stderr)
@@ -111,6 +115,7 @@ func startBeam(rf *runnerFlags, stderr io.Writer) error {
 	if err := rf.apply(); err != nil {
 		return err
 	}
+	oip.SetLog(func(msg string) { fmt.Fprintln(stderr, "jpegrestore:", msg) })
 	log.LogLevel = "warn" // Prism's INFO lines would bury the job's own output
 	if rf.verbose {
 		log.SetLogger(beamLogger{stderr})

@@ -67,6 +67,16 @@ func TestRun(t *testing.T) {
 		{"eval", []string{"eval", "--quiet", "--reference", refs, "--out", filepath.Join(empty, "e"), "--qf", "20,60", "--model", fixture}, exitOK, "QF  60  PSNR", ""},
 		{"eval-bad-qf", []string{"eval", "--reference", refs, "--out", empty, "--qf", "0"}, exitUsage, "", "QF 0"},
 		{"report", []string{"report", "--quiet", "--estimate=false", "--in", refs, "--out", filepath.Join(empty, "r")}, exitOK, "1 input: 0 surveyed, 1 skipped", ""},
+		{"restore-bad-workers", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o9"), "--workers", "localhost"}, exitUsage, "", `--workers localhost: "localhost" is not HOST:PORT`},
+		{"restore-workers-twice", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o9"), "--workers", "a:1,a:1"}, exitUsage, "", "a:1 is named twice"},
+		{"restore-workers-and-device", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o9"), "--workers", "a:1", "--device", "cuda:0"}, exitUsage, "",
+			"with --workers the model runs on those servers"},
+		{"restore-no-worker-answers", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o10"), "--workers", "127.0.0.1:1", "--model", fixture}, exitJobFailed, "",
+			"--workers: no worker answered: 127.0.0.1:1"},
+		{"serve-help", []string{"serve", "-h"}, exitOK, "", "-listen"},
+		{"serve-bad-preset", []string{"serve", "--preset", "fast,nope"}, exitUsage, "", "--preset nope: the presets are fast and best"},
+		{"serve-bad-listen", []string{"serve", "--model", fixture, "--listen", "256.1.1.1:1"}, exitUsage, "", "--listen 256.1.1.1:1"},
+		{"serve-bad-queue", []string{"serve", "--queue", "0"}, exitUsage, "", "--queue 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
