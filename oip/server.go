@@ -95,6 +95,9 @@ func (s *Server) Register(g *grpc.Server) { oippb.RegisterGRPCInferenceServiceSe
 // them.
 func (s *Server) Drain() { s.draining.Store(true) }
 
+// Ready reports whether the server takes new work (it does until Drain).
+func (s *Server) Ready() bool { return !s.draining.Load() }
+
 // Queued returns the tiles waiting or running now.
 func (s *Server) Queued() int64 { return s.queued.Load() }
 
@@ -106,12 +109,12 @@ func (s *Server) ServerLive(context.Context, *oippb.ServerLiveRequest) (*oippb.S
 }
 
 func (s *Server) ServerReady(context.Context, *oippb.ServerReadyRequest) (*oippb.ServerReadyResponse, error) {
-	return &oippb.ServerReadyResponse{Ready: !s.draining.Load()}, nil
+	return &oippb.ServerReadyResponse{Ready: s.Ready()}, nil
 }
 
 func (s *Server) ModelReady(_ context.Context, r *oippb.ModelReadyRequest) (*oippb.ModelReadyResponse, error) {
 	_, err := s.model(r.GetName(), r.GetVersion())
-	return &oippb.ModelReadyResponse{Ready: err == nil && !s.draining.Load()}, nil
+	return &oippb.ModelReadyResponse{Ready: err == nil && s.Ready()}, nil
 }
 
 func (s *Server) ServerMetadata(context.Context, *oippb.ServerMetadataRequest) (*oippb.ServerMetadataResponse, error) {

@@ -27,7 +27,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", stderr)
 	var pool poolFlags
 	listen := fs.String("listen", "localhost:8001", "HOST:PORT to serve the Open Inference Protocol (gRPC) on; :8001 for every interface, port 0 for a free one")
-	metrics := fs.String("metrics-listen", "", "HOST:PORT to serve Prometheus metrics on, at /metrics (default: none)")
+	httpAddr := fs.String("http-listen", "", "HOST:PORT to serve over HTTP: Prometheus metrics at /metrics, and the protocol's health checks at /v2/health/live and /v2/health/ready (200, or 503 while draining) for load balancers (default: none)")
 	presets := fs.String("preset", "fast", "shipped models to serve, comma-separated: "+strings.Join(enhance.Presets, ", "))
 	models := fs.String("model", "", "model manifests (.json) or .onnx files to serve, comma-separated; overrides --preset")
 	modelsDir := fs.String("models", "", "folder of the shipped models (default: models/ of the checkout or beside the binary, or $"+enhance.ModelsDirEnv+")")
@@ -101,18 +101,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	failed := make(chan error, 2)
 	go func() { failed <- g.Serve(lis) }()
 	var hs *http.Server
-	if *metrics != "" {
-		mlis, err := net.Listen("tcp", *metrics)
+	if *httpAddr != "" {
+		mlis, err := net.Listen("tcp", *httpAddr)
 		if err != nil {
 			g.Stop()
-			fmt.Fprintf(stderr, "jpegrestore: serve: --metrics-listen %s: %v\n", *metrics, err)
+			fmt.Fprintf(stderr, "jpegrestore: serve: --http-listen %s: %v\n", *httpAddr, err)
 			return exitUsage
 		}
 		mux := http.NewServeMux()
-		mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 			srv.WriteMetrics(w)
 			gpuworker.WritePrometheus(w, gpuworker.Pools())
+		})
+		mux.HandleFunc("GET /v2/health/live", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "live") })
+		mux.HandleFunc("GET /v2/health/ready", func(w http.ResponseWriter, _ *http.Request) {
+			if !srv.Ready() {
+				http.Error(w, "draining", http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, "ready")
 		})
 		hs = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
@@ -120,7 +128,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				failed <- err
 			}
 		}()
-		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", mlis.Addr())
+		fmt.Fprintf(stdout, "metrics on http://%s/metrics, health checks at /v2/health/live and /v2/health/ready\n", mlis.Addr())
 	}
 	for _, m := range srv.Served() {
 		fmt.Fprintf(stdout, "serving %s version %s (sha256 %s…) on %s\n", m.Manifest.Name, m.Manifest.Version, m.Manifest.SHA256[:12], m.Device)

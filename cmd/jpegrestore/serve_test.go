@@ -43,12 +43,13 @@ func TestMain(m *testing.M) {
 type server struct {
 	cmd           *exec.Cmd
 	addr, metrics string
-	out           *bytes.Buffer // what it printed after its address
+	out           *bytes.Buffer // what it printed after its address: read it once copied is closed
+	copied        chan struct{}
 }
 
 func startServe(t testing.TB, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), "JPEGRESTORE_TEST_AS_MAIN=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -60,13 +61,13 @@ func startServe(t testing.TB, args ...string) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	s := &server{cmd: cmd, out: new(bytes.Buffer)}
+	s := &server{cmd: cmd, out: new(bytes.Buffer), copied: make(chan struct{})}
 	lines := bufio.NewScanner(pipe)
 	for s.addr == "" && lines.Scan() {
 		f := strings.Fields(lines.Text())
 		switch {
 		case len(f) >= 3 && f[0] == "metrics":
-			s.metrics = f[2]
+			s.metrics = strings.TrimSuffix(f[2], ",")
 		case len(f) >= 3 && f[0] == "listening":
 			s.addr = f[2]
 		}
@@ -76,7 +77,8 @@ func startServe(t testing.TB, args ...string) *server {
 		t.Fatalf("serve did not say where it listens; stderr:\n%s", stderr.String())
 	}
 	go func() {
-		io.Copy(s.out, pipe) // until it exits; read only after Wait
+		io.Copy(s.out, pipe) // until it exits
+		close(s.copied)
 	}()
 	return s
 }
@@ -239,13 +241,18 @@ func TestServe(t *testing.T) {
 	t.Run("plain client", func(t *testing.T) { plainClient(t, b.addr) })
 
 	t.Run("SIGTERM drains", func(t *testing.T) {
+		ready, err := http.Get(strings.TrimSuffix(b.metrics, "/metrics") + "/v2/health/ready")
+		if err != nil || ready.StatusCode != http.StatusOK {
+			t.Fatalf("GET /v2/health/ready: %v %v", ready, err)
+		}
+		ready.Body.Close()
 		if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
+		<-b.copied // its stdout, to the end, before Wait closes the pipe
 		if err := b.cmd.Wait(); err != nil {
 			t.Fatalf("serve after SIGTERM: %v", err)
 		}
-		time.Sleep(50 * time.Millisecond) // the copy of its stdout
 		if !strings.Contains(b.out.String(), "draining: ") || !strings.Contains(b.out.String(), "stopped") {
 			t.Errorf("serve said:\n%s", b.out.String())
 		}
