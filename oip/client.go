@@ -240,27 +240,23 @@ func (r *Remote) Stats() []WorkerStats {
 	return out
 }
 
-// errRetry classifies a failed request.
+// outcome is what a failed request means for its tile.
 type outcome int
 
 const (
-	failed    outcome = iota // the worker failed or went away: mark it down, try another
+	failed    outcome = iota // the worker failed, went away or no longer serves the model: mark it down, try another
 	busy                     // RESOURCE_EXHAUSTED: back off, try again
 	permanent                // the request itself is wrong: no worker would answer it
 )
 
 func classify(err error) outcome {
-	var contract *ContractError
-	if errors.As(err, &contract) {
-		return failed
-	}
 	switch status.Code(err) {
 	case codes.ResourceExhausted:
 		return busy
-	case codes.InvalidArgument, codes.NotFound, codes.Unimplemented, codes.FailedPrecondition, codes.OutOfRange:
+	case codes.InvalidArgument, codes.OutOfRange:
 		return permanent
 	}
-	return failed // Unavailable, DeadlineExceeded, Internal, Unknown, Aborted, Canceled by the server…
+	return failed // Unavailable, DeadlineExceeded, Internal, NotFound (restarted with another model), an answer of another model…
 }
 
 // Infer implements inference.Engine: it sends the tile to a worker and returns its output.
@@ -270,6 +266,9 @@ func (r *Remote) Infer(ctx context.Context, x []float32, h, w int, q []float32) 
 	}
 	if r.man.Conditioned() != (q != nil) || (q != nil && len(q) != inference.QTableLen) {
 		return nil, fmt.Errorf("oip: model %s conditioning %q, got %d qtable values", r.man.Name, r.man.Conditioning, len(q))
+	}
+	if 4*len(x) > MaxMessage-1<<20 {
+		return nil, fmt.Errorf("oip: a tile of %dx%d does not fit in a message (%d MiB); use a smaller --tile", h, w, MaxMessage>>20)
 	}
 	req := r.request(x, h, w, q)
 	var errs []error
@@ -286,6 +285,7 @@ func (r *Remote) Infer(ctx context.Context, x []float32, h, w int, q []float32) 
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		cause := err
 		err = fmt.Errorf("worker %s: %w", wk.addr, err)
 		switch classify(err) {
 		case permanent:
@@ -295,7 +295,7 @@ func (r *Remote) Infer(ctx context.Context, x []float32, h, w int, q []float32) 
 				return nil, fmt.Errorf("every worker stayed busy for %v: %w", r.opts.DownWait, err)
 			} // a busy worker costs no try
 		case failed:
-			r.markDown(wk, err)
+			r.markDown(wk, cause)
 			if errs = append(errs, err); len(errs) >= r.opts.Tries {
 				return nil, fmt.Errorf("tile failed on %d tries: %w", len(errs), errors.Join(errs...))
 			}
@@ -371,7 +371,7 @@ func (r *Remote) send(ctx context.Context, wk *worker, req *oippb.ModelInferRequ
 // output checks a worker's answer for one tile and returns the tile.
 func (r *Remote) output(wk *worker, resp *oippb.ModelInferResponse, h, w int) ([]float32, error) {
 	if sum := resp.GetParameters()[ParamSHA256].GetStringParam(); sum != r.man.SHA256 {
-		return nil, &ContractError{wk.addr, fmt.Errorf("answered with model sha256 %s, this job restores with %s", short(sum), short(r.man.SHA256))}
+		return nil, fmt.Errorf("answered with model sha256 %s, and this job restores with %s", short(sum), short(r.man.SHA256))
 	}
 	outs := resp.GetOutputs()
 	if len(outs) != 1 || outs[0].GetName() != r.man.Output || outs[0].GetDatatype() != DataType {

@@ -455,3 +455,53 @@ func TestSince(t *testing.T) {
 		t.Fatalf("Since = %v, want %v", got, want)
 	}
 }
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want outcome
+	}{
+		{status.Error(codes.Unavailable, "gone"), failed},
+		{status.Error(codes.NotFound, "another model now"), failed},
+		{status.Error(codes.Internal, "model failed"), failed},
+		{status.Error(codes.DeadlineExceeded, "slow"), failed},
+		{errors.New("answered with model sha256 …"), failed},
+		{status.Error(codes.ResourceExhausted, "queue full"), busy},
+		{status.Error(codes.InvalidArgument, "bad shape"), permanent},
+	} {
+		if got := classify(tc.err); got != tc.want {
+			t.Errorf("classify(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestBackWithAnotherModel: a worker that comes back serving another model file stays down.
+func TestBackWithAnotherModel(t *testing.T) {
+	man := manifest(t, "identity")
+	a := startServer(t, "", ServerConfig{}, inference.Model{Manifest: man, Engine: shade})
+	b := startServer(t, "", ServerConfig{}, inference.Model{Manifest: man, Engine: shade})
+	r, err := Dial(context.Background(), []string{a.addr, b.addr}, man, ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	a.g.Stop()
+	other := *man
+	other.SHA256 = strings.Repeat("cd", 32)
+	startServer(t, a.addr, ServerConfig{}, inference.Model{Manifest: &other, Engine: shade})
+	for range 8 { // A's tiles fail over to B; A is marked down
+		if _, err := r.Infer(context.Background(), tile(16, 16, 0), 16, 16, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(r.Stats()[0].LastError, "another model file") {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker A: %+v", r.Stats()[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := r.Stats()[0]; st.Up {
+		t.Fatalf("worker A with another model is up: %+v", st)
+	}
+}
