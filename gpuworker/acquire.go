@@ -1,37 +1,27 @@
 package gpuworker
 
 import (
-	"fmt"
 	"path/filepath"
-	"sync"
 
 	"jpegrestore/inference"
+	"jpegrestore/refcount"
 )
 
 // The process-wide pools, one per model file and options, shared by every caller that asks for
 // the same thing: Beam runs many DoFn instances per worker process, and each must not load its
 // own copy of a model or start its own threads. This is the process's one cache of models.
-var registry = struct {
-	sync.Mutex
-	pools map[poolKey]*shared
-}{pools: map[poolKey]*shared{}}
+var registry = refcount.Map[poolKey, *Pool]{Close: (*Pool).Close}
 
 type poolKey struct {
 	path string // the manifest's absolute path
 	opts Options
 }
 
-type shared struct {
-	pool *Pool
-	refs int
-}
-
 // Ticket is one holder's claim on a shared pool. Close it when done; the pool closes with its
 // last ticket.
 type Ticket struct {
-	key  poolKey
-	pool *Pool
-	once sync.Once
+	pool    *Pool
+	release func() error
 }
 
 // Pool returns the shared pool.
@@ -48,54 +38,26 @@ func Acquire(path string, opts Options) (*Ticket, error) {
 	if opts.Device == "" {
 		opts.Device = DeviceCPU
 	}
-	key := poolKey{path: abs, opts: opts}
-	registry.Lock()
-	defer registry.Unlock()
-	s := registry.pools[key]
-	if s == nil {
+	pool, release, err := registry.Acquire(poolKey{path: abs, opts: opts}, func() (*Pool, error) {
 		man, err := inference.LoadManifest(abs)
 		if err != nil {
 			return nil, err
 		}
-		p, err := Open(man, opts)
-		if err != nil {
-			return nil, err
-		}
-		s = &shared{pool: p}
-		registry.pools[key] = s
+		return Open(man, opts)
+	})
+	if err != nil {
+		return nil, err
 	}
-	s.refs++
-	return &Ticket{key: key, pool: s.pool}, nil
+	return &Ticket{pool: pool, release: release}, nil
 }
 
 // Close releases the ticket; the last ticket of a pool closes it. Closing twice is a no-op.
-func (t *Ticket) Close() error {
-	var err error
-	t.once.Do(func() {
-		registry.Lock()
-		defer registry.Unlock()
-		s := registry.pools[t.key]
-		if s == nil {
-			err = fmt.Errorf("gpuworker: ticket for a pool that is gone")
-			return
-		}
-		s.refs--
-		if s.refs == 0 {
-			delete(registry.pools, t.key)
-			err = s.pool.Close()
-		}
-	})
-	return err
-}
+func (t *Ticket) Close() error { return t.release() }
 
 // Pools returns a snapshot of every open pool of the process.
 func Pools() []Snapshot {
-	registry.Lock()
-	defer registry.Unlock()
 	var out []Snapshot
-	for _, s := range registry.pools {
-		out = append(out, s.pool.Snapshot())
-	}
+	registry.Each(func(_ poolKey, p *Pool) { out = append(out, p.Snapshot()) })
 	return out
 }
 

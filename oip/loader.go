@@ -6,27 +6,19 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 
 	"jpegrestore/inference"
+	"jpegrestore/refcount"
 )
 
 // The process-wide remotes, one per model file, worker set and options, shared by every caller
 // that asks for the same (Beam runs many DoFn instances per worker process; each must not open
 // its own connections and health checks).
-var registry = struct {
-	sync.Mutex
-	remotes map[remoteKey]*sharedRemote
-}{remotes: map[remoteKey]*sharedRemote{}}
+var registry = refcount.Map[remoteKey, *Remote]{Close: (*Remote).Close}
 
 type remoteKey struct {
 	path, addrs string
 	opts        ClientOptions
-}
-
-type sharedRemote struct {
-	remote *Remote
-	refs   int
 }
 
 // Loader returns an inference.Loader that runs models on the workers at addrs: it reads the
@@ -39,54 +31,38 @@ func Loader(addrs []string, opts ClientOptions) inference.Loader {
 		if err != nil {
 			return inference.Model{}, nil, err
 		}
-		key := remoteKey{path: abs, addrs: strings.Join(addrs, ","), opts: opts}
-		registry.Lock()
-		defer registry.Unlock()
-		s := registry.remotes[key]
-		if s == nil {
+		r, release, err := registry.Acquire(remoteKey{path: abs, addrs: strings.Join(addrs, ","), opts: opts}, func() (*Remote, error) {
 			man, err := inference.LoadManifest(abs)
 			if err != nil {
-				return inference.Model{}, nil, err
+				return nil, err
 			}
 			r, err := Dial(context.Background(), addrs, man, opts)
 			if err != nil {
-				return inference.Model{}, nil, fmt.Errorf("--workers: %w", err)
+				return nil, fmt.Errorf("--workers: %w", err)
 			}
-			s = &sharedRemote{remote: r}
-			registry.remotes[key] = s
+			return r, nil
+		})
+		if err != nil {
+			return inference.Model{}, nil, err
 		}
-		s.refs++
-		var once sync.Once
-		release := func() error {
-			var err error
-			once.Do(func() {
-				registry.Lock()
-				defer registry.Unlock()
-				if s.refs--; s.refs == 0 {
-					delete(registry.remotes, key)
-					err = s.remote.Close()
-				}
-			})
-			return err
-		}
-		return inference.Model{Manifest: s.remote.Manifest(), Engine: s.remote, Device: s.remote.Device()}, release, nil
+		return inference.Model{Manifest: r.Manifest(), Engine: r, Device: r.Device()}, release, nil
 	}
 }
 
 // Workers returns what every open Remote of the process did with each of its workers, by
 // model: the figures a job's summary keeps.
 func Workers() map[string][]WorkerStats {
-	registry.Lock()
-	defer registry.Unlock()
-	out := map[string][]WorkerStats{}
-	keys := make([]remoteKey, 0, len(registry.remotes))
-	for k := range registry.remotes {
-		keys = append(keys, k)
+	type remote struct {
+		key remoteKey
+		r   *Remote
 	}
-	slices.SortFunc(keys, func(a, b remoteKey) int { return strings.Compare(a.path+a.addrs, b.path+b.addrs) })
-	for _, k := range keys {
-		r := registry.remotes[k].remote
-		out[r.Manifest().Name] = append(out[r.Manifest().Name], r.Stats()...)
+	var rs []remote
+	registry.Each(func(k remoteKey, r *Remote) { rs = append(rs, remote{k, r}) })
+	slices.SortFunc(rs, func(a, b remote) int { return strings.Compare(a.key.path+a.key.addrs, b.key.path+b.key.addrs) })
+	out := map[string][]WorkerStats{}
+	for _, x := range rs {
+		name := x.r.Manifest().Name
+		out[name] = append(out[name], x.r.Stats()...)
 	}
 	return out
 }
