@@ -96,6 +96,19 @@ func preload(models enhance.ModelConfig, rt transforms.Runtime, routes route.Rou
 	return m.Close, nil
 }
 
+// sentTiles reports whether this process sent tiles to --workers: not when Beam's workers ran in
+// processes of their own, which count what they sent themselves (a figure of 0 would mislead).
+func sentTiles(stats map[string][]oip.WorkerStats) bool {
+	for _, ws := range stats {
+		for _, w := range ws {
+			if w.Tiles+w.Failed+w.Busy > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // run builds and executes a job's pipeline for a new run of the report folder at root, with a
 // progress line, and completes the folder (report.Finish); with examples, the report shows
 // before/after crops. after, when not nil, adds to the meta once the pipeline has run.
@@ -129,7 +142,7 @@ func run(ctx context.Context, job string, build func(report.Folder) *beam.Pipeli
 		meta[report.MetaBeamMetrics] = beamMetrics(res)
 	}
 	meta[report.MetaPools] = gpuworker.Pools()
-	if w := oip.Since(workers, oip.Workers()); len(w) > 0 {
+	if w := oip.Since(workers, oip.Workers()); sentTiles(w) {
 		meta[report.MetaWorkerStats] = w
 	}
 	meta[report.MetaStorageRetries] = countsSince(retries, storage.Retries())

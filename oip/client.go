@@ -330,10 +330,10 @@ func (r *Remote) request(x []float32, h, w int, q []float32) *oippb.ModelInferRe
 	req := &oippb.ModelInferRequest{ModelName: r.man.Name, ModelVersion: r.man.Version,
 		Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: r.man.Inputs.Image, Datatype: DataType, Shape: []int64{1, 3, int64(h), int64(w)}}},
 		Outputs:          []*oippb.ModelInferRequest_InferRequestedOutputTensor{{Name: r.man.Output}},
-		RawInputContents: [][]byte{putFloats(x)}}
+		RawInputContents: [][]byte{asBytes(x)}} // x's memory: the call marshals it before Infer returns
 	if q != nil {
 		req.Inputs = append(req.Inputs, &oippb.ModelInferRequest_InferInputTensor{Name: r.man.Inputs.QTable, Datatype: DataType, Shape: []int64{1, inference.QTableLen}})
-		req.RawInputContents = append(req.RawInputContents, putFloats(q))
+		req.RawInputContents = append(req.RawInputContents, asBytes(q))
 	}
 	return req
 }
@@ -378,16 +378,13 @@ func (r *Remote) output(wk *worker, resp *oippb.ModelInferResponse, h, w int) ([
 		return nil, fmt.Errorf("answered %d outputs, want one %s %s", len(outs), r.man.Output, DataType)
 	}
 	n := 3 * h * w
-	y := make([]float32, n)
 	switch raw := resp.GetRawOutputContents(); {
 	case len(raw) == 1 && len(raw[0]) == 4*n:
-		getFloats(y, raw[0])
+		return asFloats(raw[0]), nil
 	case len(raw) == 0 && len(outs[0].GetContents().GetFp32Contents()) == n:
-		copy(y, outs[0].GetContents().GetFp32Contents())
-	default:
-		return nil, fmt.Errorf("answered a tile of another size than 3x%dx%d", h, w)
+		return outs[0].GetContents().GetFp32Contents(), nil
 	}
-	return y, nil
+	return nil, fmt.Errorf("answered a tile of another size than 3x%dx%d", h, w)
 }
 
 // acquire waits for an up worker with a free slot and takes the slot: the one with the fewest

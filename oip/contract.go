@@ -102,28 +102,35 @@ func sameTensors(what string, got, want []*oippb.ModelMetadataResponse_TensorMet
 	return nil
 }
 
-// putFloats returns v as little-endian FP32, the protocol's raw layout, in a new slice.
-func putFloats(v []float32) []byte {
-	b := make([]byte, 4*len(v))
+// asBytes returns v as little-endian FP32, the protocol's raw layout: v's own memory on a
+// little-endian machine (no copy: a tile is megabytes), a copy elsewhere. The caller must not
+// change v while the bytes are in use.
+func asBytes(v []float32) []byte {
 	if littleEndian && len(v) > 0 {
-		copy(b, unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(b))) // the same bytes, as one copy
-		return b
+		return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
 	}
+	b := make([]byte, 4*len(v))
 	for i, f := range v {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
 	}
 	return b
 }
 
-// getFloats reads little-endian FP32 values from b into dst, which has len(b)/4 elements.
-func getFloats(dst []float32, b []byte) {
-	if littleEndian && len(dst) > 0 {
-		copy(unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 4*len(dst)), b)
-		return
+// asFloats returns the FP32 values of b (little-endian, len(b) a multiple of 4): b's own memory
+// when the machine is little-endian and b is aligned for float32, a copy otherwise.
+func asFloats(b []byte) []float32 {
+	n := len(b) / 4
+	if n == 0 {
+		return []float32{}
 	}
-	for i := range dst {
-		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	if littleEndian && uintptr(unsafe.Pointer(&b[0]))%unsafe.Alignof(float32(0)) == 0 {
+		return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), n)
 	}
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v
 }
 
 // littleEndian is whether this machine stores a float32 as the protocol's raw layout does.

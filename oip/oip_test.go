@@ -433,14 +433,15 @@ func TestBadRequests(t *testing.T) {
 
 func TestFloatsRoundTrip(t *testing.T) {
 	v := []float32{0, 1, -2.5, 1.0 / 255, float32(math.Inf(1)), math.MaxFloat32, math.SmallestNonzeroFloat32}
-	b := putFloats(v)
+	b := bytes.Clone(asBytes(v))
 	if len(b) != 4*len(v) || b[4] != 0 || b[7] != 0x3f || b[6] != 0x80 { // 1.0 is 0x3f800000, little-endian
 		t.Fatalf("raw bytes % x", b)
 	}
-	got := make([]float32, len(v))
-	getFloats(got, b)
-	if !equal(got, v) {
+	if got := asFloats(b); !equal(got, v) {
 		t.Fatalf("round trip %v, want %v", got, v)
+	}
+	if got := asFloats(append([]byte{0}, b...)[1:]); !equal(got, v) { // not aligned for float32
+		t.Fatalf("round trip from unaligned bytes %v, want %v", got, v)
 	}
 }
 

@@ -180,7 +180,7 @@ func (s *Server) ModelInfer(ctx context.Context, r *oippb.ModelInferRequest) (re
 		Parameters: map[string]*oippb.InferParameter{ParamSHA256: stringParam(m.Manifest.SHA256)}}
 	tensor := &oippb.ModelInferResponse_InferOutputTensor{Name: m.Manifest.Output, Datatype: DataType, Shape: []int64{int64(in.n), 3, int64(in.h), int64(in.w)}}
 	if in.raw {
-		resp.RawOutputContents = [][]byte{putFloats(out)}
+		resp.RawOutputContents = [][]byte{asBytes(out)}
 	} else {
 		tensor.Contents = &oippb.InferTensorContents{Fp32Contents: out}
 	}
@@ -246,9 +246,7 @@ func parseInputs(r *oippb.ModelInferRequest, man *inference.Manifest) (batch, er
 		if len(raw[i]) != 4*n {
 			return nil, fmt.Errorf("input %s: %d raw bytes for FP32 shape %v (%d bytes)", name, len(raw[i]), shape, 4*n)
 		}
-		v := make([]float32, n)
-		getFloats(v, raw[i])
-		return v, nil
+		return asFloats(raw[i]), nil // the request's memory: the engine reads it before the answer
 	}
 	i, ok := byName[man.Inputs.Image]
 	if !ok {

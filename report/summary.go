@@ -399,8 +399,9 @@ const (
 	MetaBeamMetrics = "beam_metrics"
 	MetaPools       = "pools"
 	// MetaWorkerStats is, for a job run with --workers, what the launcher's process sent to each
-	// server during the run, by model (oip.WorkerStats: tiles, failures, bytes; Beam workers in
-	// other processes count their own). The page lists it as one line per server.
+	// server during the run, by model (oip.WorkerStats: tiles, failures, bytes). It is absent when
+	// Beam's workers ran in processes of their own (Dataflow, PROCESS or DOCKER environments),
+	// which count their own. The page lists it as one line per server.
 	MetaWorkerStats = "worker_stats"
 )
 
