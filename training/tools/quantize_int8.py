@@ -1,0 +1,208 @@
+"""Int8 QDQ export of a shipped model (issue: int8 inference on the CPU), by post-training calibration.
+
+python3 training/tools/quantize_int8.py -opt training/options/fast.yml --model models/fast.onnx \
+    --out .train/int8/fast-int8.onnx [--crops 64] [--keep-float head.,tail.] [--percentile 99.99]
+
+Every Conv of the ONNX model gets QuantizeLinear/DequantizeLinear pairs in the form ONNX Runtime fuses
+into int8 convolutions (VNNI on these CPUs): weights int8, symmetric, per output channel; bias int32 at
+the product of the scales; the Conv's input and output uint8, per tensor, over the range the float
+model's activations took on calibration crops. The crops are random 256-pixel crops of the training
+photos (../shared/data/train/photos*, never Kodak24), degraded by the training degradation; the
+ranges are measured in PyTorch (the arch of -opt, with the ONNX model's weights: the initializers
+carry the state dict's names). Convs whose weight name starts with a --keep-float prefix stay float.
+The manifest beside --out is the float model's with the new file, sha256 and name (+"-int8"), and no
+PSNR table: measure it with `bin/jpegrestore eval --model OUT.json` and the speed with
+`JPEGRESTORE_BENCH_MODEL=OUT.json go test -run '^$' -bench RawSession ./gpuworker` beside the float one.
+"""
+import argparse
+import glob
+import hashlib
+import json
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import torch  # noqa: E402
+from onnx import helper, numpy_helper  # noqa: E402
+
+from training.archs import build_arch  # noqa: E402
+from training.models.grow import load_weights  # noqa: E402
+from training.utils.options import load_options  # noqa: E402
+
+
+def activation_ranges(net, batches, percentile=100.0):
+    """activation_ranges runs net on each (image, qtable) batch and returns {(conv module name, "in"|"out"): [lo, hi]}:
+    the lowest and highest value over the batches, or with percentile < 100 the widest of each batch's
+    (100 - percentile, percentile) percentiles, which lets a few outliers clip for a finer grid."""
+    stats, hooks = {}, []
+    tail = (100.0 - percentile) / 100.0
+
+    def hook(name):
+        def record(_mod, inp, out):
+            for kind, t in (("in", inp[0]), ("out", out)):
+                if tail > 0:
+                    v = t.flatten().float()
+                    k = max(1, int(v.numel() * tail))
+                    lo, hi = -torch.topk(-v, k).values[-1].item(), torch.topk(v, k).values[-1].item()
+                else:
+                    lo, hi = t.min().item(), t.max().item()
+                s = stats.setdefault((name, kind), [lo, hi])
+                s[0], s[1] = min(s[0], lo), max(s[1], hi)
+        return record
+
+    for name, mod in net.named_modules():
+        if isinstance(mod, torch.nn.Conv2d):
+            hooks.append(mod.register_forward_hook(hook(name)))
+    try:
+        with torch.no_grad():
+            for image, qtable in batches:
+                net(image, qtable)
+    finally:
+        for h in hooks:
+            h.remove()
+    return stats
+
+
+def stored(model):
+    """stored returns {tensor name: initializer name} of the tensors that are an initializer, directly
+    or through a Cast (export_onnx.py stores best's weights as float16 and casts them to float32)."""
+    names = {i.name: i.name for i in model.graph.initializer}
+    for n in model.graph.node:
+        if n.op_type == "Cast" and n.input[0] in names:
+            names[n.output[0]] = names[n.input[0]]
+    return names
+
+
+def tensor_ranges(model, stats):
+    """tensor_ranges maps the ranges of activation_ranges to the ONNX tensors of each Conv: its input,
+    and its output under the name qdq gives the Conv's own output (name + "_f")."""
+    ranges, names = {}, stored(model)
+    for node in model.graph.node:
+        if node.op_type == "Conv":
+            module = names[node.input[1]].rsplit(".", 1)[0]
+            ranges[node.input[0]] = stats[(module, "in")]
+            ranges[node.output[0] + "_f"] = stats[(module, "out")]
+    return ranges
+
+
+def uint8_params(lo, hi):
+    """uint8_params returns (scale, zero point) of the uint8 grid covering [lo, hi] and 0."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    scale = max(hi - lo, 1e-8) / 255.0
+    return np.float32(scale), np.uint8(np.clip(round(-lo / scale), 0, 255))
+
+
+def qdq(model, ranges, keep_float=()):
+    """qdq returns a copy of model with every Conv (but those whose weight name starts with one of
+    keep_float) in QDQ form: DequantizeLinear of int8 per-channel weights and int32 bias, and a
+    QuantizeLinear/DequantizeLinear pair on the input and on the output, with ranges[tensor]."""
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    g = model.graph
+    inits, names = {i.name: i for i in g.initializer}, stored(model)
+    nodes, new_inits, act = [], [], {}
+
+    def const(name, array):
+        new_inits.append(numpy_helper.from_array(array, name))
+        return name
+
+    def quantized_pair(tensor, tag):
+        scale, zero = uint8_params(*ranges[tensor])
+        s, z = const(tag + "_scale", np.array(scale)), const(tag + "_zero", np.array(zero))
+        nodes.append(helper.make_node("QuantizeLinear", [tensor, s, z], [tag + "_q"]))
+        nodes.append(helper.make_node("DequantizeLinear", [tag + "_q", s, z], [tag + "_dq"]))
+        return tag + "_dq", scale
+
+    for n in g.node:
+        if n.op_type != "Conv" or any(names[n.input[1]].startswith(p) for p in keep_float):
+            nodes.append(n)
+            continue
+        x, w = n.input[0], names[n.input[1]]
+        if x not in act:
+            act[x] = quantized_pair(x, f"act{len(act)}")
+        x_dq, x_scale = act[x]
+        weight = numpy_helper.to_array(inits[w]).astype(np.float32)
+        w_scale = (np.maximum(np.abs(weight).reshape(len(weight), -1).max(1), 1e-8) / 127).astype(np.float32)
+        w_int = np.clip(np.round(weight / w_scale[:, None, None, None]), -127, 127).astype(np.int8)
+        nodes.append(helper.make_node("DequantizeLinear", [const(w + "_int8", w_int), const(w + "_scale", w_scale),
+                                                           const(w + "_zero", np.zeros(len(weight), np.int8))],
+                                      [w + "_dq"], axis=0))
+        inputs = [x_dq, w + "_dq"]
+        if len(n.input) > 2 and n.input[2]:
+            b = names[n.input[2]]
+            b_scale = (x_scale * w_scale).astype(np.float32)
+            b_int = np.round(numpy_helper.to_array(inits[b]).astype(np.float32) / b_scale).astype(np.int32)
+            nodes.append(helper.make_node("DequantizeLinear", [const(b + "_int32", b_int), const(b + "_scale", b_scale),
+                                                               const(b + "_zero", np.zeros(len(weight), np.int32))],
+                                          [b + "_dq"], axis=0))
+            inputs.append(b + "_dq")
+        y = n.output[0]
+        conv = helper.make_node("Conv", inputs, [y + "_f"], name=n.name)
+        conv.attribute.extend(n.attribute)
+        nodes.append(conv)
+        y_dq, _ = quantized_pair(y + "_f", f"out{len(nodes)}")
+        nodes.append(helper.make_node("Identity", [y_dq], [y]))
+    used = {i for node in nodes for i in node.input}
+    nodes = [n for n in nodes if n.op_type != "Cast" or n.output[0] in used]  # casts of weights now int8
+    used = {i for node in nodes for i in node.input}
+    kept = [i for i in g.initializer if i.name in used]
+    del g.node[:]
+    g.node.extend(nodes)
+    del g.initializer[:]
+    g.initializer.extend(kept + new_inits)
+    onnx.checker.check_model(model)
+    return model
+
+
+def calibration_batches(crops, seed=1, size=256, root="../shared/data/train"):
+    """calibration_batches yields `crops` (image [1,3,size,size], qtable [1,128]) pairs: random crops of
+    the training photos, degraded as in training."""
+    from PIL import Image
+
+    from training.data.degrade import degrade
+    files = sorted(glob.glob(f"{root}/photos*/*.jpg") + glob.glob(f"{root}/photos*/*.png"))
+    if not files:
+        raise SystemExit(f"no training photos under {root}/photos*")
+    rng = np.random.default_rng(seed)
+    made = 0
+    while made < crops:
+        img = np.asarray(Image.open(files[rng.integers(len(files))]).convert("RGB"))
+        if min(img.shape[:2]) < size:
+            continue
+        y, x = rng.integers(img.shape[0] - size + 1), rng.integers(img.shape[1] - size + 1)
+        degraded, qtable = degrade(img[y:y + size, x:x + size], rng=rng)
+        made += 1
+        yield (torch.from_numpy(np.array(degraded)).permute(2, 0, 1)[None].float() / 255,
+               torch.from_numpy(np.asarray(qtable, np.float32))[None])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-opt", required=True, help="the model's options (its arch)")
+    ap.add_argument("--model", required=True, help="the float model, e.g. models/fast.onnx (its manifest beside it)")
+    ap.add_argument("--out", required=True, help="the int8 model to write, e.g. .train/int8/fast-int8.onnx")
+    ap.add_argument("--crops", type=int, default=64)
+    ap.add_argument("--keep-float", default="", help="comma-separated weight-name prefixes of Convs to leave float")
+    ap.add_argument("--percentile", type=float, default=100.0, help="activation range: 100 the whole range, 99.99 clips the tails")
+    a = ap.parse_args()
+    net = build_arch(load_options(a.opt)["network_g"]).eval()
+    result = net.load_state_dict(load_weights(a.model), strict=False)
+    if result.missing_keys:
+        raise SystemExit(f"{a.model} lacks {result.missing_keys}: not the arch of {a.opt}")
+    stats = activation_ranges(net, calibration_batches(a.crops), a.percentile)
+    model = onnx.load(a.model)
+    out = pathlib.Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(qdq(model, tensor_ranges(model, stats), [p for p in a.keep_float.split(",") if p]), str(out))
+    manifest = json.loads(pathlib.Path(a.model).with_suffix(".json").read_text())
+    manifest.update(name=manifest["name"] + "-int8", file=out.name, sha256=hashlib.sha256(out.read_bytes()).hexdigest(),
+                    weights="int8-qdq")
+    manifest.pop("psnr", None)
+    out.with_suffix(".json").write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"wrote {out} and {out.with_suffix('.json')} ({a.crops} calibration crops, percentile {a.percentile})")
+
+
+if __name__ == "__main__":
+    main()

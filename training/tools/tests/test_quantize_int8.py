@@ -1,0 +1,68 @@
+"""quantize_int8 tests: the QDQ model checks, quantizes every Conv but those kept float, and its
+dequantized weights and the ranges it uses are those of the float model."""
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+
+from training.archs import build_arch
+from training.export_onnx import export
+from training.tools.quantize_int8 import activation_ranges, qdq, tensor_ranges, uint8_params
+
+ARCH = {"type": "QUNet", "channels": [8, 12, 16], "enc_blocks": [1, 1], "mid_blocks": 1, "dec_blocks": [1, 1], "emb_ch": 16}
+
+
+def tiny(tmp_path):
+    torch.manual_seed(0)
+    net = build_arch(ARCH).eval()
+    path = tmp_path / "tiny.onnx"
+    export(net, str(path))
+    return net, onnx.load(str(path))
+
+
+def test_qdq_quantizes_every_conv(tmp_path):
+    net, model = tiny(tmp_path)
+    batches = [(torch.rand(1, 3, 32, 32), torch.rand(1, 128)) for _ in range(3)]
+    stats = activation_ranges(net, batches)
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    assert len(stats) == 2 * len(convs) == 2 * sum(isinstance(m, torch.nn.Conv2d) for m in net.modules())
+    ranges = tensor_ranges(model, stats)
+    q = qdq(model, ranges, keep_float=["tail."])
+    ops = [n.op_type for n in q.graph.node]
+    kept = sum(n.input[1].startswith("tail.") for n in convs)
+    assert kept == 1
+    quantized = len(convs) - kept
+    assert ops.count("Conv") == len(convs)
+    inputs = {n.input[0] for n in convs if not n.input[1].startswith("tail.")}
+    biases = sum(len(n.input) > 2 and bool(n.input[2]) for n in convs if not n.input[1].startswith("tail."))
+    # a pair on each distinct input and on each output; a dequantize of each weight and bias
+    assert ops.count("QuantizeLinear") == len(inputs) + quantized
+    assert ops.count("DequantizeLinear") == len(inputs) + quantized + quantized + biases
+    inits = {i.name: numpy_helper.to_array(i) for i in q.graph.initializer}
+    for n in convs:
+        w = n.input[1]
+        if w.startswith("tail."):
+            assert w in inits and w + "_int8" not in inits
+            continue
+        w_int, scale = inits[w + "_int8"], inits[w + "_scale"]
+        assert w_int.dtype == np.int8 and scale.shape == (w_int.shape[0],)
+        original = numpy_helper.to_array(next(i for i in model.graph.initializer if i.name == w))
+        np.testing.assert_allclose(w_int * scale[:, None, None, None], original, atol=float(scale.max()) / 2 + 1e-7)
+        assert np.abs(w_int).max() == 127
+
+
+def test_uint8_params_cover_the_range_and_zero():
+    scale, zero = uint8_params(-1.0, 3.0)
+    assert np.isclose(scale, 4 / 255) and zero == 64
+    scale, zero = uint8_params(0.2, 0.5)  # zero is always on the grid
+    assert zero == 0 and np.isclose(scale, 0.5 / 255)
+
+
+def test_percentile_ranges_are_inside_the_whole_range(tmp_path):
+    net, _ = tiny(tmp_path)
+    batches = [(torch.rand(1, 3, 32, 32), torch.rand(1, 128)) for _ in range(2)]
+    whole, clipped = activation_ranges(net, batches), activation_ranges(net, batches, percentile=99.0)
+    assert whole.keys() == clipped.keys()
+    for k, (lo, hi) in whole.items():
+        assert lo <= clipped[k][0] <= clipped[k][1] <= hi
+    assert any(clipped[k] != whole[k] for k in whole)
