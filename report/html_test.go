@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -334,5 +335,20 @@ func TestWriteHTMLMeanings(t *testing.T) {
 		if !strings.Contains(c, "luma quality factor") && !strings.Contains(c, "no-reference score") {
 			t.Errorf("a chart without its x axis label: %.200s", c)
 		}
+	}
+}
+
+func TestWorkerLine(t *testing.T) {
+	decoded := map[string]any{} // as summary.json gives it back
+	if err := json.Unmarshal([]byte(`{"fast":[{"addr":"a:1","tiles":40,"bytes_sent":12000000,"bytes_received":11000000},
+		{"addr":"b:2","tiles":8,"failed":3,"downs":1,"bytes_sent":3000000,"bytes_received":2000000}]}`), &decoded); err != nil {
+		t.Fatal(err)
+	}
+	want := "fast a:1: 40 tiles (12 MB sent, 11 MB back); fast b:2: 8 tiles (3 MB sent, 2 MB back), down 1 time, 3 requests failed and were sent elsewhere"
+	if got := workerLine(decoded); got != want {
+		t.Errorf("workerLine = %q\nwant %q", got, want)
+	}
+	if got := workerLine("not stats"); got != "not stats" {
+		t.Errorf("workerLine of something else = %q", got)
 	}
 }
