@@ -396,6 +396,7 @@ func TestBadRequests(t *testing.T) {
 		{"no qtable", func(r *oippb.ModelInferRequest) { r.Inputs, r.RawInputContents = r.Inputs[:1], r.RawInputContents[:1] }, codes.InvalidArgument, "got 1 inputs"},
 		{"shape", func(r *oippb.ModelInferRequest) { r.Inputs[0].Shape = []int64{1, 3, 15, 16} }, codes.InvalidArgument, "multiples of 16"},
 		{"short raw", func(r *oippb.ModelInferRequest) { r.RawInputContents[0] = r.RawInputContents[0][:10] }, codes.InvalidArgument, "10 raw bytes"},
+		{"huge", func(r *oippb.ModelInferRequest) { r.Inputs[0].Shape = []int64{1 << 40, 3, 1 << 40, 16} }, codes.InvalidArgument, "larger than a message may be"},
 		{"dtype", func(r *oippb.ModelInferRequest) { r.Inputs[1].Datatype = "FP64" }, codes.InvalidArgument, "datatype FP64"},
 		{"output", func(r *oippb.ModelInferRequest) { r.Outputs[0].Name = "other" }, codes.InvalidArgument, `output "other"`},
 		{"mixed", func(r *oippb.ModelInferRequest) {

@@ -257,7 +257,7 @@ func parseInputs(r *oippb.ModelInferRequest, man *inference.Manifest) (batch, er
 		shape[2]%int64(man.PadMultiple) != 0 || shape[3]%int64(man.PadMultiple) != 0 {
 		return b, fmt.Errorf("input %s: shape %v, want [N,3,H,W] with N ≥ 1 and H, W positive multiples of %d", man.Inputs.Image, shape, man.PadMultiple)
 	}
-	if shape[0]*3*shape[2]*shape[3] > MaxMessage/4 {
+	if shape[0] > 1<<16 || shape[2] > 1<<16 || shape[3] > 1<<16 || shape[0]*3*shape[2]*shape[3] > MaxMessage/4 { // no overflow below
 		return b, fmt.Errorf("input %s: shape %v is larger than a message may be", man.Inputs.Image, shape)
 	}
 	b.n, b.h, b.w = int(shape[0]), int(shape[2]), int(shape[3])
