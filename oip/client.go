@@ -89,7 +89,6 @@ type worker struct {
 	addr   string
 	conn   *grpc.ClientConn
 	client oippb.GRPCInferenceServiceClient
-	device string
 
 	up       bool
 	inflight int
@@ -204,8 +203,7 @@ func (r *Remote) check(ctx context.Context, w *worker) error {
 		return &ContractError{w.addr, err}
 	}
 	r.mu.Lock()
-	w.device = md.GetParameters()[ParamDevice].GetStringParam()
-	w.stats.Device = w.device
+	w.stats.Device = md.GetParameters()[ParamDevice].GetStringParam()
 	r.mu.Unlock()
 	return nil
 }
@@ -219,7 +217,7 @@ func (r *Remote) Device() string {
 	defer r.mu.Unlock()
 	var s []string
 	for _, w := range r.workers {
-		d := w.device
+		d := w.stats.Device
 		if d == "" {
 			d = "not yet known"
 		}

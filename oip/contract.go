@@ -52,12 +52,12 @@ func stringParam(s string) *oippb.InferParameter {
 // version man names, the same inputs and outputs (names, data types, shapes) and the same sha256.
 // The error says what differs, in words for the user.
 func CheckContract(md *oippb.ModelMetadataResponse, man *inference.Manifest) error {
-	theirs := fmt.Sprintf("%s version %s (sha256 %s)", md.GetName(), md.GetVersions(), short(md.GetParameters()[ParamSHA256].GetStringParam()))
+	sum := md.GetParameters()[ParamSHA256].GetStringParam()
+	theirs := fmt.Sprintf("%s version %s (sha256 %s)", md.GetName(), md.GetVersions(), short(sum))
 	ours := fmt.Sprintf("%s version %s (sha256 %s)", man.Name, man.Version, short(man.SHA256))
 	if md.GetName() != man.Name || !slices.Contains(md.GetVersions(), man.Version) {
 		return fmt.Errorf("it serves %s, and this job restores with %s", theirs, ours)
 	}
-	sum := md.GetParameters()[ParamSHA256].GetStringParam()
 	if sum == "" {
 		return fmt.Errorf("it does not say the sha256 of its %s model (parameter %q), so the outputs could not name the model that made them; serve it with jpegrestore serve", man.Name, ParamSHA256)
 	}

@@ -122,9 +122,9 @@ func (s *Server) WriteMetrics(w io.Writer) {
 	fmt.Fprintln(w, "# HELP jpegrestore_serve_queue_limit Most tiles waiting or running at once (serve --queue).")
 	fmt.Fprintln(w, "# TYPE jpegrestore_serve_queue_limit gauge")
 	fmt.Fprintf(w, "jpegrestore_serve_queue_limit %d\n", s.cfg.Queue)
-	ready := 1
-	if s.draining.Load() {
-		ready = 0
+	ready := 0
+	if s.Ready() {
+		ready = 1
 	}
 	fmt.Fprintln(w, "# HELP jpegrestore_serve_ready 1 while the server takes work, 0 while it drains.")
 	fmt.Fprintln(w, "# TYPE jpegrestore_serve_ready gauge")

@@ -152,7 +152,7 @@ func (s *Server) ModelInfer(ctx context.Context, r *oippb.ModelInferRequest) (re
 	start := time.Now()
 	tiles := 0
 	defer func() { s.metrics.observe(r.GetModelName(), status.Code(err), tiles, time.Since(start)) }()
-	if s.draining.Load() {
+	if !s.Ready() {
 		return nil, status.Error(codes.Unavailable, "draining: this server is shutting down and takes no new work")
 	}
 	m, err := s.model(r.GetModelName(), r.GetModelVersion())
@@ -218,12 +218,18 @@ func parseInputs(r *oippb.ModelInferRequest, man *inference.Manifest) (batch, er
 	for i, t := range r.GetInputs() {
 		byName[t.GetName()] = i
 	}
-	values := func(name string, shape ...int64) ([]float32, error) {
+	input := func(name string) (int, *oippb.ModelInferRequest_InferInputTensor, error) {
 		i, ok := byName[name]
 		if !ok {
-			return nil, fmt.Errorf("model %s takes the inputs %q, input %q is missing", man.Name, want, name)
+			return 0, nil, fmt.Errorf("model %s takes the inputs %q, input %q is missing", man.Name, want, name)
 		}
-		t := r.GetInputs()[i]
+		return i, r.GetInputs()[i], nil
+	}
+	values := func(name string, shape ...int64) ([]float32, error) {
+		i, t, err := input(name)
+		if err != nil {
+			return nil, err
+		}
 		if t.GetDatatype() != DataType {
 			return nil, fmt.Errorf("input %s: datatype %s, the model takes %s", name, t.GetDatatype(), DataType)
 		}
@@ -248,11 +254,11 @@ func parseInputs(r *oippb.ModelInferRequest, man *inference.Manifest) (batch, er
 		}
 		return asFloats(raw[i]), nil // the request's memory: the engine reads it before the answer
 	}
-	i, ok := byName[man.Inputs.Image]
-	if !ok {
-		return b, fmt.Errorf("model %s takes the inputs %q, input %q is missing", man.Name, want, man.Inputs.Image)
+	_, image, err := input(man.Inputs.Image)
+	if err != nil {
+		return b, err
 	}
-	shape := r.GetInputs()[i].GetShape()
+	shape := image.GetShape()
 	if len(shape) != 4 || shape[0] < 1 || shape[1] != 3 || shape[2] < 1 || shape[3] < 1 ||
 		shape[2]%int64(man.PadMultiple) != 0 || shape[3]%int64(man.PadMultiple) != 0 {
 		return b, fmt.Errorf("input %s: shape %v, want [N,3,H,W] with N ≥ 1 and H, W positive multiples of %d", man.Inputs.Image, shape, man.PadMultiple)
@@ -261,7 +267,6 @@ func parseInputs(r *oippb.ModelInferRequest, man *inference.Manifest) (batch, er
 		return b, fmt.Errorf("input %s: shape %v is larger than a message may be", man.Inputs.Image, shape)
 	}
 	b.n, b.h, b.w = int(shape[0]), int(shape[2]), int(shape[3])
-	var err error
 	if b.x, err = values(man.Inputs.Image, shape...); err != nil {
 		return b, err
 	}
