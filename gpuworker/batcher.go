@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -32,6 +33,9 @@ type batchConfig struct {
 	maxBatch  int
 	maxWait   time.Duration
 	queueSize int
+	// soloPixels: tiles of at least this many pixels run only on the solo runner, when there is
+	// one (0 or less: none are kept for it).
+	soloPixels int
 }
 
 // errClosed is returned by Infer after Close.
@@ -39,7 +43,8 @@ var errClosed = errors.New("gpuworker: pool closed")
 
 // batcher is the scheduler of a Pool, in pure Go: it groups concurrent requests by tile size
 // into batches of up to maxBatch, waiting at most maxWait, and hands each batch to the first free
-// runner; a batch that finds nothing else running or queued goes to the solo runner, if any.
+// runner; a batch that finds nothing else running or queued goes to the solo runner, if any, and
+// so does every batch of big tiles (soloPixels), which waits for it.
 // Memory is bounded by 2 × queueSize (in the channel and in the groups being formed) + runners ×
 // maxBatch tiles, whatever the number of callers.
 type batcher struct {
@@ -98,10 +103,12 @@ func (b *batcher) infer(ctx context.Context, x []float32, h, w int, q []float32)
 	return res.y, res.err
 }
 
-// dispatch groups requests by tile size and offers the oldest ready group to the runners. A
-// group is ready when it is full or has waited maxWait; while every runner is busy, ready groups
-// keep taking same-size tiles up to maxBatch, so batches form from the queue under load and a
-// lone tile on an idle pool runs at once (when maxWait is none).
+// dispatch groups requests by tile size and offers the oldest ready group to the runners, and
+// the oldest ready group of big tiles to the solo runner. A group is ready when it is full or has
+// waited maxWait; while every runner is busy, ready groups keep taking same-size tiles up to
+// maxBatch, so batches form from the queue under load and a lone tile on an idle pool runs at
+// once (when maxWait is none). Small tiles are never held behind big ones waiting for the solo
+// runner.
 func (b *batcher) dispatch() {
 	defer b.wg.Done()
 	defer close(b.batches)
@@ -113,15 +120,12 @@ func (b *batcher) dispatch() {
 		deadline time.Time
 	}
 	var groups []*group // oldest first; at most one group per size is not full
+	big := func(g *group) bool {
+		return b.hasSolo && b.cfg.soloPixels > 0 && g.key[0]*g.key[1] >= b.cfg.soloPixels
+	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
-		var (
-			offer  chan<- []*request
-			head   []*request
-			ready  = -1
-			timerC <-chan time.Time
-		)
 		// Runners report a finished batch before handing its results back, so a caller's next
 		// tile never sees its previous one as still running.
 	drain:
@@ -134,11 +138,40 @@ func (b *batcher) dispatch() {
 			}
 		}
 		now := time.Now()
+		toRunners, toSolo := -1, -1 // the groups offered to the runners and to the solo runner
+		var next time.Time          // the earliest deadline of a group not ready yet
 		for i, g := range groups {
-			if len(g.reqs) >= b.cfg.maxBatch || !g.deadline.After(now) {
-				ready = i
-				break
+			switch {
+			case len(g.reqs) < b.cfg.maxBatch && g.deadline.After(now):
+				if next.IsZero() || g.deadline.Before(next) {
+					next = g.deadline
+				}
+			case big(g):
+				if toSolo < 0 {
+					toSolo = i
+				}
+			case toRunners < 0:
+				toRunners = i
 			}
+		}
+		// A lone batch on an idle pool goes to the solo runner, with every core.
+		if b.hasSolo && toSolo < 0 && toRunners >= 0 && running == 0 && len(groups) == 1 && len(b.reqs) == 0 {
+			toRunners, toSolo = -1, toRunners
+		}
+		var (
+			offer, offerSolo chan<- []*request
+			head, headSolo   []*request
+			timerC           <-chan time.Time
+		)
+		if toRunners >= 0 {
+			offer, head = b.batches, groups[toRunners].reqs
+		}
+		if toSolo >= 0 {
+			offerSolo, headSolo = b.soloRuns, groups[toSolo].reqs
+		}
+		if !next.IsZero() {
+			timer.Reset(time.Until(next))
+			timerC = timer.C
 		}
 		// Take more requests only while fewer than queueSize wait in groups: beyond that, callers
 		// block in infer (backpressure).
@@ -149,18 +182,12 @@ func (b *batcher) dispatch() {
 		if queued >= b.cfg.queueSize {
 			reqs = nil
 		}
-		if ready >= 0 {
-			offer, head = b.batches, groups[ready].reqs
-			if b.hasSolo && running == 0 && len(groups) == 1 && len(b.reqs) == 0 {
-				offer = b.soloRuns
-			}
-		} else if len(groups) > 0 {
-			timer.Reset(time.Until(groups[0].deadline)) // deadlines grow with age
-			timerC = timer.C
-		}
 		select {
 		case offer <- head:
-			groups = append(groups[:ready], groups[ready+1:]...)
+			groups = slices.Delete(groups, toRunners, toRunners+1)
+			running++
+		case offerSolo <- headSolo:
+			groups = slices.Delete(groups, toSolo, toSolo+1)
 			running++
 		case <-b.finished:
 			running--

@@ -169,6 +169,53 @@ func TestBatcherSoloTakesLoneCallers(t *testing.T) {
 	}
 }
 
+// TestBatcherBigTilesWaitForSolo: tiles of soloPixels or more run only on the solo runner, one
+// batch at a time, and small tiles queued behind them still run on the other runners meanwhile.
+func TestBatcherBigTilesWaitForSolo(t *testing.T) {
+	gate := make(chan struct{})
+	running := new(atomic.Int64)
+	var runners []runner
+	for range 2 {
+		runners = append(runners, &goRunner{running: running})
+	}
+	solo := &goRunner{gate: gate, running: running}
+	m := newMetrics(1)
+	b := startBatcher(batchConfig{maxBatch: 1, queueSize: 16, soloPixels: 4}, runners, solo, m)
+	t.Cleanup(func() { b.close() })
+	big := func() error {
+		_, err := b.infer(context.Background(), make([]float32, 3*2*2), 2, 2, nil)
+		return err
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := big(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	// The solo runner holds the first big tile; the other two wait for it, not for the idle
+	// runners, and six small tiles pass them.
+	deadline := time.Now().Add(5 * time.Second)
+	for running.Load() != 1 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	callers(t, b, 6)()
+	if s := m.Snapshot(); s.Inferences != 6 || s.Solo != 0 {
+		t.Errorf("with the solo runner held: %d tiles ran, %d on it; want the 6 small ones elsewhere", s.Inferences, s.Solo)
+	}
+	if n := running.Load(); n != 1 {
+		t.Errorf("%d runs in progress, want only the held solo one", n)
+	}
+	close(gate)
+	wg.Wait()
+	if s := m.Snapshot(); s.Inferences != 9 || s.Solo != 3 {
+		t.Errorf("%d tiles, %d on the solo runner; want 9 and the 3 big ones", s.Inferences, s.Solo)
+	}
+}
+
 // TestBatcherBoundsRunsAndDropsCancelled: no more batches run at once than there are runners, and
 // a caller that gives up while queued is answered with its context's error and never run.
 func TestBatcherBoundsRunsAndDropsCancelled(t *testing.T) {

@@ -39,14 +39,16 @@ func benchModel(b *testing.B) *inference.Manifest {
 const benchTile = inference.DefaultTile
 
 // benchOptions are the pool's defaults; JPEGRESTORE_BENCH_SPIN=1 lets ORT's threads spin (ORT's
-// own default), in the raw session too, and JPEGRESTORE_BENCH_BATCH, _SESSIONS and _THREADS set
-// the pool's MaxBatch, Sessions and Threads.
+// own default), in the raw session too, and JPEGRESTORE_BENCH_BATCH, _SESSIONS, _THREADS and
+// _SOLOPIXELS set the pool's MaxBatch, Sessions, Threads and SoloPixels (-1: big tiles run on
+// every session, as before SoloPixels).
 func benchOptions() Options {
 	n := func(name string) int {
 		v, _ := strconv.Atoi(os.Getenv("JPEGRESTORE_BENCH_" + name))
 		return v
 	}
-	return Options{Spin: benchSpin(), MaxBatch: n("BATCH"), Sessions: n("SESSIONS"), Threads: n("THREADS")}
+	return Options{Spin: benchSpin(), MaxBatch: n("BATCH"), Sessions: n("SESSIONS"), Threads: n("THREADS"),
+		SoloPixels: n("SOLOPIXELS")}
 }
 
 func benchSpin() bool { return os.Getenv("JPEGRESTORE_BENCH_SPIN") != "" }
@@ -54,7 +56,7 @@ func benchSpin() bool { return os.Getenv("JPEGRESTORE_BENCH_SPIN") != "" }
 // bareSession opens the baseline: one ORT session with every core and no pool, closed when the
 // benchmark ends.
 func bareSession(b *testing.B, m *inference.Manifest) *ort.DynamicAdvancedSession {
-	opts, err := newSessionOptions(defaultThreads(1), -1, benchSpin())
+	opts, err := newSessionOptions(sessionConf{threads: defaultThreads(1), memPattern: true}, -1, benchSpin())
 	if err != nil {
 		b.Fatal(err)
 	}

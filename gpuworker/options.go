@@ -25,6 +25,16 @@ type Options struct {
 	// the pool is otherwise idle, so that a lone caller gets every core rather than one
 	// session's share. 0 means every core when the sessions have fewer; negative means none.
 	SoloThreads int
+	// SoloPixels: on the CPU, tiles of at least this many pixels run only on the solo session,
+	// which runs without ORT's memory pattern. 0 means DefaultSoloPixels, 1.25 MP: best's tiles
+	// of photo-size images (up to 1376 px) go to it, fast's (up to 1024 px) do not. On big tiles
+	// one session with every core runs about as fast as single-threaded sessions side by side,
+	// each of which keeps a working set of its own, and the memory pattern (a preplanned block
+	// per tile shape) adds to the peak without adding speed. Restoring two 8 MP photos with best
+	// (int8) took 1.45–1.54 GB instead of 3.43–3.47, in 27–32 s instead of 27–29 s; one with
+	// best-float 1.2 GB instead of 2.75, in 21 s instead of 24–25 (models/best.md, Memory).
+	// Negative means no tile is kept for the solo session.
+	SoloPixels int
 	// MaxBatch is the most tiles one model run takes. 0 means the device's default: 1 on the CPU,
 	// where a batch of four 512² tiles runs about 8% slower per pixel than one at a time
 	// (BenchmarkRawSession), and 4 on CUDA.
@@ -69,6 +79,9 @@ func (o Options) withDefaults(cudaID int) Options {
 			o.SoloThreads = cores
 		}
 	}
+	if o.SoloPixels == 0 {
+		o.SoloPixels = DefaultSoloPixels
+	}
 	if o.MaxBatch == 0 {
 		o.MaxBatch = 4
 		if cpu {
@@ -90,5 +103,8 @@ func (o Options) validate() error {
 	}
 	return nil
 }
+
+// DefaultSoloPixels is the default of Options.SoloPixels.
+const DefaultSoloPixels = 1_250_000
 
 func defaultThreads(sessions int) int { return max(1, runtime.NumCPU()/max(1, sessions)) }

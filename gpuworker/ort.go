@@ -20,18 +20,24 @@ type session struct {
 	outs   *pix.Buffers[float32] // the pool's output buffers, handed back by Pool.Release
 }
 
-// openSessions creates one session per entry of threads (intra-op threads each), side by side:
-// each one optimises the graph on its own. On failure it destroys the ones it made.
-func openSessions(man *inference.Manifest, threads []int, cudaID int, spin bool, outs *pix.Buffers[float32]) ([]*session, error) {
+// sessionConf is what differs between the sessions of a pool.
+type sessionConf struct {
+	threads    int  // intra-op threads
+	memPattern bool // ORT's memory pattern: one preplanned block per input shape
+}
+
+// openSessions creates one session per conf, side by side: each one optimises the graph on its
+// own. On failure it destroys the ones it made.
+func openSessions(man *inference.Manifest, confs []sessionConf, cudaID int, spin bool, outs *pix.Buffers[float32]) ([]*session, error) {
 	inputs := modelInputs(man)
-	sessions := make([]*session, len(threads))
-	errs := make([]error, len(threads))
+	sessions := make([]*session, len(confs))
+	errs := make([]error, len(confs))
 	var wg sync.WaitGroup
 	for i := range sessions {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			opts, err := newSessionOptions(threads[i], cudaID, spin)
+			opts, err := newSessionOptions(confs[i], cudaID, spin)
 			if err != nil {
 				errs[i] = err
 				return
@@ -115,9 +121,9 @@ func (s *session) run(batch []*request) ([][]float32, error) {
 	return out, nil
 }
 
-// newSessionOptions builds options for one session: threads intra-op threads that spin when idle
-// or sleep, and the CUDA provider on device cudaID when cudaID ≥ 0.
-func newSessionOptions(threads, cudaID int, spin bool) (*ort.SessionOptions, error) {
+// newSessionOptions builds options for one session: its threads, which spin when idle or sleep,
+// its memory pattern, and the CUDA provider on device cudaID when cudaID ≥ 0.
+func newSessionOptions(conf sessionConf, cudaID int, spin bool) (*ort.SessionOptions, error) {
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, err
@@ -125,7 +131,10 @@ func newSessionOptions(threads, cudaID int, spin bool) (*ort.SessionOptions, err
 	fail := func(err error) (*ort.SessionOptions, error) {
 		return nil, errors.Join(err, opts.Destroy())
 	}
-	if err := opts.SetIntraOpNumThreads(threads); err != nil {
+	if err := opts.SetIntraOpNumThreads(conf.threads); err != nil {
+		return fail(err)
+	}
+	if err := opts.SetMemPattern(conf.memPattern); err != nil {
 		return fail(err)
 	}
 	if err := opts.SetInterOpNumThreads(1); err != nil {

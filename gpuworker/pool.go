@@ -67,8 +67,8 @@ func Open(man *inference.Manifest, opts Options) (*Pool, error) {
 	if p.solo != nil {
 		solo = p.solo
 	}
-	p.batcher = startBatcher(batchConfig{maxBatch: p.opts.MaxBatch, maxWait: p.opts.MaxWait, queueSize: p.opts.QueueSize},
-		runners, solo, p.metrics)
+	p.batcher = startBatcher(batchConfig{maxBatch: p.opts.MaxBatch, maxWait: p.opts.MaxWait, queueSize: p.opts.QueueSize,
+		soloPixels: p.opts.SoloPixels}, runners, solo, p.metrics)
 	return p, nil
 }
 
@@ -79,14 +79,16 @@ func (p *Pool) openOn(requested Options, cudaID int) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	threads := make([]int, o.Sessions, o.Sessions+1)
-	for i := range threads {
-		threads[i] = o.Threads
+	confs := make([]sessionConf, o.Sessions, o.Sessions+1)
+	for i := range confs {
+		confs[i] = sessionConf{threads: o.Threads, memPattern: true}
 	}
 	if cudaID < 0 && o.SoloThreads > 0 {
-		threads = append(threads, o.SoloThreads)
+		// The solo session runs the big tiles (SoloPixels), where the memory pattern costs
+		// memory and buys no speed.
+		confs = append(confs, sessionConf{threads: o.SoloThreads})
 	}
-	sessions, err := openSessions(p.man, threads, cudaID, o.Spin, &p.outs)
+	sessions, err := openSessions(p.man, confs, cudaID, o.Spin, &p.outs)
 	if err != nil {
 		return err
 	}

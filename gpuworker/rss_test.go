@@ -54,7 +54,7 @@ func BenchmarkRestore50MP(b *testing.B) {
 		b.Fatal(err)
 	}
 	src = pix.Image{}
-	p, err := Open(m, Options{})
+	p, err := Open(m, benchOptions())
 	if err != nil {
 		b.Fatal(err)
 	}
