@@ -214,6 +214,20 @@ func TestResumeTag(t *testing.T) {
 	}
 }
 
+// TestTagNamesInt8: an int8 model's tag says so besides its sha256; a float model's tag is what
+// it was before int8 models came, so a rerun with the same float model redoes nothing.
+func TestTagNamesInt8(t *testing.T) {
+	set := Setting{Manifest: &inference.Manifest{SHA256: "f00d", Weights: "float16"}, Ensemble: 1, Tile: 1376}
+	s := Settings{Format: FormatPNG}
+	if got, want := TagFor("abc", &set, s), "jpegrestore/v1 input=abc model=f00d ensemble=1 tile=1376 format=png q=0 cmyk=0"; got != want {
+		t.Errorf("float tag %q, want %q", got, want)
+	}
+	set.Manifest = &inference.Manifest{SHA256: "f00d", Weights: inference.WeightsInt8}
+	if got, want := TagFor("abc", &set, s), "jpegrestore/v1 input=abc model=f00d weights=int8-qdq ensemble=1 tile=1376 format=png q=0 cmyk=0"; got != want {
+		t.Errorf("int8 tag %q, want %q", got, want)
+	}
+}
+
 // TestResumeListedAbsent: an output the listing did not show is not read, even when it exists by
 // now (another run wrote it meanwhile): the input is restored, writing it again.
 func TestResumeListedAbsent(t *testing.T) {

@@ -14,8 +14,24 @@ import (
 	"jpegrestore/route"
 )
 
-// Presets are the model names shipped in models/.
+// Presets are the models shipped in models/ that jobs choose between (--preset): each one's
+// default precision, the one its model card recommends.
 var Presets = []string{"fast", "best"}
+
+// Variants are the other models shipped in models/: each preset at its other precision.
+// best is int8 (twice as fast as best-float on these CPUs, within 0.04 dB); fast-int8 is not
+// fast's default (only about 1.4× faster). models/*.md give the numbers.
+var Variants = []string{"fast-int8", "best-float"}
+
+// Shipped reports whether name is one of the Presets or Variants.
+func Shipped(name string) bool {
+	return slices.Contains(Presets, name) || slices.Contains(Variants, name)
+}
+
+// ShippedHelp lists the shipped models for a flag's help and errors.
+func ShippedHelp() string {
+	return strings.Join(Presets, " or ") + "; " + strings.Join(Variants, " or ") + " for the other precision"
+}
 
 // ModelsDirEnv names the environment variable that points at the shipped models.
 const ModelsDirEnv = "JPEGRESTORE_MODELS"

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	"jpegrestore/inference"
 	"jpegrestore/jpeg"
 )
 
@@ -19,11 +20,16 @@ func contentHash(data []byte) string {
 
 // TagFor identifies an output: the input's content hash, the model that restored it (set nil: a
 // passthrough) with its ensemble and tile, and the output settings. An existing output with the
-// same tag is complete (writes are atomic) and is not redone.
+// same tag is complete (writes are atomic) and is not redone. An int8 model's tag says so
+// (weights=int8-qdq) besides its sha256; a float model's says nothing more, as before int8 came.
 func TagFor(inputSHA string, set *Setting, s Settings) string {
 	model := "passthrough"
 	if set != nil {
-		model = fmt.Sprintf("%s ensemble=%d tile=%d", set.Manifest.SHA256, set.Ensemble, set.Tile)
+		model = set.Manifest.SHA256
+		if set.Manifest.Int8() {
+			model += " weights=" + inference.WeightsInt8
+		}
+		model += fmt.Sprintf(" ensemble=%d tile=%d", set.Ensemble, set.Tile)
 	}
 	return fmt.Sprintf("%s input=%s model=%s format=%s q=%d cmyk=%d", TagVersion, inputSHA, model, s.Format, s.JPEGQuality, s.CMYK)
 }

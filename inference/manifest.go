@@ -49,6 +49,10 @@ type Manifest struct {
 	OverlapMaxDiff float64 `json:"overlap_max_diff,omitempty"`
 	TrainedQF      [2]int  `json:"trained_qf"`
 	Params         int64   `json:"params,omitempty"`
+	// Weights says how the model computes: "float32" or "float16" (weights stored as float16,
+	// computed in float32), or WeightsInt8 (int8 convolutions: QuantizeLinear/DequantizeLinear
+	// pairs that ONNX Runtime fuses). "" is float32.
+	Weights string `json:"weights,omitempty"`
 	// PSNR is the measured quality table, kept as written for reports.
 	PSNR json.RawMessage `json:"psnr,omitempty"`
 
@@ -57,6 +61,12 @@ type Manifest struct {
 
 // Path returns the .onnx file's path.
 func (m *Manifest) Path() string { return filepath.Join(m.dir, m.File) }
+
+// WeightsInt8 is the Weights of an int8 QDQ model (training/tools/quantize_int8.py).
+const WeightsInt8 = "int8-qdq"
+
+// Int8 reports whether the model computes its convolutions in int8.
+func (m *Manifest) Int8() bool { return m.Weights == WeightsInt8 }
 
 // Conditioned reports whether the model takes the qtable input.
 func (m *Manifest) Conditioned() bool { return m.Conditioning == CondQTable }

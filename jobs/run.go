@@ -62,7 +62,8 @@ type Result struct {
 
 // preload loads the models of the routes in this process, so that a missing, corrupt or
 // mismatched model fails before the pipeline starts (with Prism in-process the DoFns then share
-// the pools), and records in meta the device asked for, the devices used and why they differ.
+// the pools), and records in meta the models (name, weights, sha256: int8 or float), the device
+// asked for, the devices used and why they differ.
 // release lets the models go.
 func preload(models enhance.ModelConfig, rt transforms.Runtime, routes route.Routes, meta map[string]any) (release func() error, err error) {
 	m := enhance.NewModels(models, rt.Loader())
@@ -75,8 +76,13 @@ func preload(models enhance.ModelConfig, rt transforms.Runtime, routes route.Rou
 	if err != nil {
 		return nil, err
 	}
-	var used, notes []string
+	var used, notes, names []string
 	for _, rm := range rms {
+		man := rm.Manifest
+		name := fmt.Sprintf("%s (%s, sha256 %.12s)", man.Name, cmp.Or(man.Weights, "float32"), man.SHA256)
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
 		if !slices.Contains(used, rm.Device) {
 			used = append(used, rm.Device)
 		}
@@ -89,6 +95,7 @@ func preload(models enhance.ModelConfig, rt transforms.Runtime, routes route.Rou
 	} else {
 		meta["device"] = string(cmp.Or(rt.Pool.Device, gpuworker.DeviceCPU))
 	}
+	meta[report.MetaModels] = strings.Join(names, ", ")
 	meta[report.MetaDeviceUsed] = strings.Join(used, ", ")
 	if len(notes) > 0 {
 		meta[report.MetaDeviceNote] = strings.Join(notes, "; ")

@@ -383,6 +383,9 @@ const (
 	MetaRun     = "run"     // the run's name (Folder.Run)
 	MetaSeconds = "seconds" // the job's wall time
 	MetaRoutes  = "routes"  // the --routes spec (route.Routes.String)
+	// MetaModels names the models the routes ran, each with its weights (float32, float16 or
+	// int8-qdq) and the start of its sha256: "best (int8-qdq, sha256 0123456789ab), ...".
+	MetaModels = "models"
 	// MetaDeviceUsed and MetaDeviceNote say where the models ran (the devices of their pools)
 	// and why that differs from the device asked for.
 	MetaDeviceUsed = "device_used"

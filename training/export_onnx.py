@@ -152,8 +152,10 @@ def parity_fixture(net):
             "restored": restored.flatten().tolist()}
 
 
-def write_all(net, opt, out, eval_json=None, overlap=0, overlap_max_diff=0.0):
-    """write_all exports net to `out` and writes the manifest and parity fixture beside it; returns the manifest."""
+def write_all(net, opt, out, eval_json=None, overlap=0, overlap_max_diff=0.0, name=None):
+    """write_all exports net to `out` and writes the manifest and parity fixture beside it; returns the manifest.
+    The manifest's name is `name`, else the options' (best's float export is named best-float: the preset
+    best is its int8 copy, scripts/ship_int8.sh)."""
     out = pathlib.Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     opset = export(net, out)
@@ -165,7 +167,7 @@ def write_all(net, opt, out, eval_json=None, overlap=0, overlap_max_diff=0.0):
         with open(eval_json) as f:
             psnr = json.load(f)
     manifest = {
-        "name": opt["name"],
+        "name": name or opt["name"],
         "version": str(opt.get("version", 1)),
         "file": out.name,
         "sha256": sha256_file(out),
@@ -204,10 +206,11 @@ def main():
     ap.add_argument("--eval", default=None, help="test.py JSON to embed as the manifest's psnr")
     ap.add_argument("--overlap", type=int, default=0, help="measured tile overlap (multiple of 16); 0: receptive field")
     ap.add_argument("--overlap-max-diff", type=float, default=0.0, help="tiled-vs-whole difference measured at --overlap")
+    ap.add_argument("--name", default=None, help="the manifest's name (default: the options' name)")
     a = ap.parse_args()
     opt = load_options(a.opt)
     net, _ = load_eval_net(a.ckpt, opt)
-    m = write_all(net, opt, a.out, a.eval, a.overlap, a.overlap_max_diff)
+    m = write_all(net, opt, a.out, a.eval, a.overlap, a.overlap_max_diff, a.name)
     print(json.dumps({k: v for k, v in m.items() if k != "psnr"}, indent=2))
 
 

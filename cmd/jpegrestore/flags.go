@@ -142,7 +142,7 @@ type modelFlags struct {
 }
 
 func (m *modelFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&m.preset, "preset", "fast", "shipped model: "+strings.Join(enhance.Presets, " or "))
+	fs.StringVar(&m.preset, "preset", "fast", "shipped model: "+enhance.ShippedHelp())
 	fs.StringVar(&m.model, "model", "", "model manifest (.json) or .onnx with its manifest beside it; overrides --preset")
 	fs.StringVar(&m.modelsDir, "models", "", "folder of the shipped models (default: models/ of the checkout or beside the binary, or $"+enhance.ModelsDirEnv+")")
 	m.pool.register(fs)
@@ -161,8 +161,8 @@ func (m *modelFlags) config() (enhance.ModelConfig, transforms.Runtime, error) {
 	def := m.preset
 	if m.model != "" {
 		def = m.model
-	} else if !slices.Contains(enhance.Presets, m.preset) {
-		return fail("--preset %s: the presets are %s (or give --model PATH)", m.preset, strings.Join(enhance.Presets, " and "))
+	} else if !enhance.Shipped(m.preset) {
+		return fail("--preset %s: the shipped models are %s (or give --model PATH)", m.preset, enhance.ShippedHelp())
 	}
 	if !slices.Contains([]int{0, 1, 2, 4, 8}, m.ensemble) {
 		return fail("--ensemble %d: want 1, 2, 4 or 8", m.ensemble)

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -382,7 +383,7 @@ func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "libjpeg-turbo %s (TurboJPEG API)\n", jpeg.LibraryVersion())
 	load := gpuworker.Loader(path, gpuworker.Options{Device: gpuworker.Device(*device)})
 	code := exitOK
-	for _, preset := range enhance.Presets {
+	for _, preset := range slices.Concat(enhance.Presets, enhance.Variants) {
 		m, err := enhance.ResolveModel(preset, *modelsDir)
 		var model inference.Model
 		release := func() error { return nil }

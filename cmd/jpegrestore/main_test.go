@@ -45,7 +45,7 @@ func TestRun(t *testing.T) {
 		{"restore-unwritable-output", []string{"restore", "--in", dir, "--out", filepath.Join(dir, "bad.jpg", "out"), "--model", fixture},
 			exitUsage, "", "cannot write to " + filepath.Join(dir, "bad.jpg", "out")},
 		{"restore-unknown-preset", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o4"), "--preset", "nonsense"},
-			exitUsage, "", "--preset nonsense: the presets are fast and best (or give --model PATH)"},
+			exitUsage, "", "--preset nonsense: the shipped models are fast or best; fast-int8 or best-float for the other precision (or give --model PATH)"},
 		{"restore-bad-ensemble", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o5"), "--ensemble", "3"}, exitUsage, "", "--ensemble 3: want 1, 2, 4 or 8"},
 		{"restore-tile-too-small", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o6"), "--preset", "fast", "--tile", "128"},
 			exitUsage, "", "--tile 128: the fast model needs a multiple of 16 larger than its overlap of 192 px: at least 208"},
@@ -74,7 +74,7 @@ func TestRun(t *testing.T) {
 		{"restore-no-worker-answers", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o10"), "--workers", "127.0.0.1:1", "--model", fixture}, exitJobFailed, "",
 			"--workers: no worker answered: 127.0.0.1:1"},
 		{"serve-help", []string{"serve", "-h"}, exitOK, "", "-listen"},
-		{"serve-bad-preset", []string{"serve", "--preset", "fast,nope"}, exitUsage, "", "--preset nope: the presets are fast and best"},
+		{"serve-bad-preset", []string{"serve", "--preset", "fast,nope"}, exitUsage, "", "--preset nope: the shipped models are fast or best"},
 		{"serve-bad-listen", []string{"serve", "--model", fixture, "--listen", "256.1.1.1:1"}, exitUsage, "", "--listen 256.1.1.1:1"},
 		{"serve-bad-queue", []string{"serve", "--queue", "0"}, exitUsage, "", "--queue 0"},
 	} {

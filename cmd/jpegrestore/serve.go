@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"time"
 
@@ -28,7 +27,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var pool poolFlags
 	listen := fs.String("listen", "localhost:8001", "HOST:PORT to serve the Open Inference Protocol (gRPC) on; :8001 for every interface, port 0 for a free one")
 	httpAddr := fs.String("http-listen", "", "HOST:PORT to serve over HTTP: Prometheus metrics at /metrics, and the protocol's health checks at /v2/health/live and /v2/health/ready (200, or 503 while draining) for load balancers (default: none)")
-	presets := fs.String("preset", "fast", "shipped models to serve, comma-separated: "+strings.Join(enhance.Presets, ", "))
+	presets := fs.String("preset", "fast", "shipped models to serve, comma-separated: "+enhance.ShippedHelp())
 	models := fs.String("model", "", "model manifests (.json) or .onnx files to serve, comma-separated; overrides --preset")
 	modelsDir := fs.String("models", "", "folder of the shipped models (default: models/ of the checkout or beside the binary, or $"+enhance.ModelsDirEnv+")")
 	queue := fs.Int("queue", 64, "most tiles waiting or running at once; more are refused with RESOURCE_EXHAUSTED, and callers retry")
@@ -49,8 +48,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		names = strings.Split(*models, ",")
 	} else {
 		for _, p := range names {
-			if !slices.Contains(enhance.Presets, p) {
-				return usageErr("--preset %s: the presets are %s (or give --model PATH)", p, strings.Join(enhance.Presets, " and "))
+			if !enhance.Shipped(p) {
+				return usageErr("--preset %s: the shipped models are %s (or give --model PATH)", p, enhance.ShippedHelp())
 			}
 		}
 	}

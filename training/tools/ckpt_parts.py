@@ -25,7 +25,7 @@ def split(ckpt_path, out_dir, max_mb=15.0, half=False):
     """split writes the evaluation weights of ckpt_path as part1.pt, part2.pt, ... in out_dir, each
     holding whole tensors up to max_mb (a tensor larger than that gets a part of its own); the first
     part also holds the step and options. With half, floating-point tensors are stored as float16
-    (the precision models/best.onnx ships in). Returns the part paths."""
+    (the precision models/best-float.onnx ships in). Returns the part paths."""
     ckpt = torch.load(ckpt_path, map_location="cpu")
     limit = max_mb * 1e6
     parts, size = [{}], 0

@@ -12,7 +12,7 @@
 # start and finish copy what is ready into $OUT: train.log, val.jsonl, and the periodic saves 2, 3 and
 # 4 and the last one as s2, s3, s4 and final, each split into float16 parts under the 16 MiB a file may
 # have (`training/tools/ckpt_parts.py join` makes them one float32 checkpoint again). Settings by environment:
-#   OPT (training/options/best.yml), INIT (models/best.onnx; a .pt or an exported .onnx),
+#   OPT (training/options/best.yml), INIT (models/best-float.onnx; a .pt or an exported .onnx),
 #   MIN (10.5 minutes), DEV (cuda), PY (python3), PACKS (space-separated), and JPEGRESTORE_DATA (the
 #   carried folder with the validation images, data/val/kodak24/...).
 set -uo pipefail
@@ -70,7 +70,7 @@ start)
 		echo "rc $?"
 		"$0" training/tools/ckpt_parts.py split /tmp/run/latest.pt /tmp/snaps/final --half && touch /tmp/snaps/final/READY
 		touch /tmp/run/DONE' "$PY" "${OPT:-training/options/best.yml}" "${DEV:-cuda}" \
-		"${INIT:-models/best.onnx}" "${MIN:-10.5}" "${packs[@]}" >/tmp/run/stdout.txt 2>&1 </dev/null &
+		"${INIT:-models/best-float.onnx}" "${MIN:-10.5}" "${packs[@]}" >/tmp/run/stdout.txt 2>&1 </dev/null &
 	while [ $(($(date +%s) - T0)) -lt "$wait_s" ] && [ ! -f /tmp/snaps/s4/READY ] && [ ! -f /tmp/run/DONE ]; do
 		sleep 2
 	done

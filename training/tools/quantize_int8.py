@@ -10,8 +10,8 @@ model's activations took on calibration crops. The crops are random 256-pixel cr
 photos (../shared/data/train/photos*, never Kodak24), degraded by the training degradation; the
 ranges are measured in PyTorch (the arch of -opt, with the ONNX model's weights: the initializers
 carry the state dict's names). Convs whose weight name starts with a --keep-float prefix stay float.
-The manifest beside --out is the float model's with the new file, sha256 and name (+"-int8"), and no
-PSNR table: measure it with `bin/jpegrestore eval --model OUT.json` and the speed with
+The manifest beside --out is the float model's with the new file, sha256, name (--name, or the float
+one's + "-int8"), weights "int8-qdq" and the calibration (quantization), and no PSNR table: measure it with `bin/jpegrestore eval --model OUT.json` and the speed with
 `JPEGRESTORE_BENCH_MODEL=OUT.json go test -run '^$' -bench RawSession ./gpuworker` beside the float one.
 """
 import argparse
@@ -186,6 +186,7 @@ def main():
     ap.add_argument("--crops", type=int, default=64)
     ap.add_argument("--keep-float", default="", help="comma-separated weight-name prefixes of Convs to leave float")
     ap.add_argument("--percentile", type=float, default=100.0, help="activation range: 100 the whole range, 99.99 clips the tails")
+    ap.add_argument("--name", default="", help="the int8 model's name in its manifest (default: the float one's + \"-int8\")")
     a = ap.parse_args()
     net = build_arch(load_options(a.opt)["network_g"]).eval()
     result = net.load_state_dict(load_weights(a.model), strict=False)
@@ -197,8 +198,11 @@ def main():
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(qdq(model, tensor_ranges(model, stats), [p for p in a.keep_float.split(",") if p]), str(out))
     manifest = json.loads(pathlib.Path(a.model).with_suffix(".json").read_text())
-    manifest.update(name=manifest["name"] + "-int8", file=out.name, sha256=hashlib.sha256(out.read_bytes()).hexdigest(),
-                    weights="int8-qdq")
+    keep = [p for p in a.keep_float.split(",") if p]
+    manifest.update(name=a.name or manifest["name"] + "-int8", file=out.name,
+                    sha256=hashlib.sha256(out.read_bytes()).hexdigest(), weights="int8-qdq",
+                    quantization={"from": manifest["name"], "from_sha256": manifest["sha256"], "crops": a.crops,
+                                  "percentile": a.percentile, "keep_float": keep})
     manifest.pop("psnr", None)
     out.with_suffix(".json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {out} and {out.with_suffix('.json')} ({a.crops} calibration crops, percentile {a.percentile})")
