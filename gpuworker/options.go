@@ -32,8 +32,9 @@ type Options struct {
 	// each of which keeps a working set of its own, and the memory pattern (a preplanned block
 	// per tile shape) adds to the peak without adding speed. Restoring two 8 MP photos with best
 	// (int8) took 1.45–1.54 GB instead of 3.43–3.47, in 27–32 s instead of 27–29 s; one with
-	// best-float 1.2 GB instead of 2.75, in 21 s instead of 24–25 (models/best.md, Memory).
-	// Negative means no tile is kept for the solo session.
+	// best-float 1.2 GB instead of 2.75, in 21 s instead of 24–25. On bigger images it costs some
+	// speed: 7% at 12 MP, 23% at 50 MP (one run; peak 1.39 GB instead of 2.96). models/best.md,
+	// Memory, has the runs. Negative means no tile is kept for the solo session (--solo-pixels -1).
 	SoloPixels int
 	// MaxBatch is the most tiles one model run takes. 0 means the device's default: 1 on the CPU,
 	// where a batch of four 512² tiles runs about 8% slower per pixel than one at a time

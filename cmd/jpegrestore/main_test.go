@@ -71,6 +71,8 @@ func TestRun(t *testing.T) {
 		{"restore-workers-twice", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o9"), "--workers", "a:1,a:1"}, exitUsage, "", "a:1 is named twice"},
 		{"restore-workers-and-device", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o9"), "--workers", "a:1", "--device", "cuda:0"}, exitUsage, "",
 			"with --workers the model runs on those servers"},
+		{"restore-workers-and-solo-pixels", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o9"), "--workers", "a:1", "--solo-pixels", "-1"}, exitUsage, "",
+			"--batch-wait and --solo-pixels set a pool in this process"},
 		{"restore-no-worker-answers", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o10"), "--workers", "127.0.0.1:1", "--model", fixture}, exitJobFailed, "",
 			"--workers: no worker answered: 127.0.0.1:1"},
 		{"serve-help", []string{"serve", "-h"}, exitOK, "", "-listen"},
