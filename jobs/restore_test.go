@@ -139,6 +139,9 @@ func TestRestoreLocal(t *testing.T) {
 	if m := res.Summary.Meta; m["device"] != "cpu" || m["device_used"] != "cpu" || m["device_note"] != nil {
 		t.Errorf("summary meta device %v, used %v, note %v", m["device"], m["device_used"], m["device_note"])
 	}
+	if got, _ := res.Summary.Meta[report.MetaModels].(string); !strings.HasPrefix(got, "qcond (float32, sha256 ") {
+		t.Errorf("summary meta models %q, want the model with its weights and sha256", got)
+	}
 	for _, name := range []string{"scans/a_q10.png", "scans/deep/c_q70.png", "scans/gray_q50.png", "web/d_q95.png"} {
 		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
 			t.Errorf("output %s: %v", name, err)
