@@ -86,8 +86,11 @@ type restoreFn struct {
 // another's tiles keep the model busy.
 const inFlightPerBundle = 3
 
-// pixels bounds the pixels being restored at once in this process, over every bundle.
-var pixels = enhance.NewBudget(64 << 20)
+// pixels bounds the pixels being restored at once in this process, over every bundle: 16 Mi,
+// two 8 MP photos. Restoring four photos of 4–8 MP (scripts/make_photoset.py), a budget of 16
+// rather than 64 took 1.44–1.50 GB instead of 1.64–1.69 with best, 1.36–1.52 instead of
+// 1.59–1.80 with fast, in the same time (models/best.md, Memory).
+var pixels = enhance.NewBudget(16 << 20)
 
 // sinks counts the failed writes in a row per output root, over every bundle of the process.
 var sinks = struct {
