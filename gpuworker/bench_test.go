@@ -54,11 +54,18 @@ func benchOptions() Options {
 func benchSpin() bool { return os.Getenv("JPEGRESTORE_BENCH_SPIN") != "" }
 
 // bareSession opens the baseline: one ORT session with every core and no pool, closed when the
-// benchmark ends.
+// benchmark ends. JPEGRESTORE_BENCH_PROFILE=PREFIX has ORT write its per-operator profile to
+// PREFIX_<date>.json (scripts/ort_profile.py sums it by operator).
 func bareSession(b *testing.B, m *inference.Manifest) *ort.DynamicAdvancedSession {
 	opts, err := newSessionOptions(sessionConf{threads: defaultThreads(1), memPattern: true}, -1, benchSpin())
 	if err != nil {
 		b.Fatal(err)
+	}
+	if prefix := os.Getenv("JPEGRESTORE_BENCH_PROFILE"); prefix != "" {
+		if err := opts.EnableProfiling(prefix); err != nil {
+			opts.Destroy()
+			b.Fatal(err)
+		}
 	}
 	s, err := ort.NewDynamicAdvancedSession(m.Path(), modelInputs(m), []string{m.Output}, opts)
 	opts.Destroy()

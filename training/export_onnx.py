@@ -19,6 +19,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from training.archs.qunet_arch import fuse_rep  # noqa: E402
 from training.data.degrade import ijg_tables  # noqa: E402
 from training.models.jpeg_model import load_eval_net  # noqa: E402
 from training.utils.options import load_options  # noqa: E402
@@ -154,10 +155,13 @@ def parity_fixture(net):
 
 def write_all(net, opt, out, eval_json=None, overlap=0, overlap_max_diff=0.0, name=None):
     """write_all exports net to `out` and writes the manifest and parity fixture beside it; returns the manifest.
+    A net of "rep" blocks is fused first (in place), so it exports as the plain network it equals.
     The manifest's name is `name`, else the options' (best's float export is named best-float: the preset
     best is its int8 copy, scripts/ship_int8.sh)."""
     out = pathlib.Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if opt["network_g"].get("block") == "rep":
+        fuse_rep(net)  # the same function as one 3x3 convolution per RepConv3x3: the "res" graph
     opset = export(net, out)
     weights = (opt.get("manifest") or {}).get("weights", "float32")
     if weights == "float16":

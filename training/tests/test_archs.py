@@ -1,8 +1,10 @@
-"""Arch tests on CPU: shapes for both presets, bounded receptive field, shift equivariance, registry."""
+"""Arch tests on CPU: shapes for both presets, bounded receptive field, shift equivariance (every block),
+rep fusion, registry."""
 import pytest
 import torch
 
 from training.archs import ARCH_REGISTRY, build_arch
+from training.archs.qunet_arch import fuse_rep
 from training.utils.options import load_options
 
 PRESETS = ["fast", "best"]
@@ -50,14 +52,52 @@ def test_qtable_conditions_output():
     assert (a - b).abs().max() > 1e-6
 
 
-def small_net():
+BLOCKS = ["res", "rep", "naf"]
+
+
+def small_net(block="res"):
     torch.manual_seed(0)
     net = build_arch({"type": "QUNet", "channels": [8, 12, 16, 16], "enc_blocks": [1, 1, 1], "mid_blocks": 1,
-                      "dec_blocks": [1, 1, 1], "emb_ch": 16}).double().eval()
-    for m in net.modules():
-        if hasattr(m, "film"):
-            torch.nn.init.normal_(m.film.weight, std=0.1)
+                      "dec_blocks": [1, 1, 1], "emb_ch": 16, "block": block}).double().eval()
+    # Give every parameter that starts at zero (FiLM, NAF's beta/gamma, rep's 1x1 branch) some weight.
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
     return net
+
+
+def test_unknown_block_is_an_error():
+    with pytest.raises(ValueError, match="block"):
+        build_arch({"type": "QUNet", "channels": [8, 8], "enc_blocks": [1], "mid_blocks": 1, "dec_blocks": [1],
+                    "block": "swin"})
+
+
+@pytest.mark.parametrize("block", BLOCKS)
+def test_new_blocks_start_as_identity_corrections(block):
+    """A fresh network's blocks start near the identity: the output stays close to the input."""
+    torch.manual_seed(0)
+    net = build_arch({"type": "QUNet", "channels": [8, 12, 16], "enc_blocks": [1, 1], "mid_blocks": 1,
+                      "dec_blocks": [1, 1], "emb_ch": 16, "block": block}).eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        y = net(x, torch.rand(1, 128))
+    assert (y - x).abs().mean() < 0.05
+
+
+def test_fuse_rep_is_the_same_function_as_a_res_net():
+    net = small_net("rep")
+    x = torch.rand(1, 3, 96, 64, dtype=torch.float64)
+    q = torch.rand(1, 128, dtype=torch.float64)
+    with torch.no_grad():
+        want = net(x, q)
+        fuse_rep(net)
+        got = net(x, q)
+    assert torch.allclose(got, want, atol=1e-12)
+    res = build_arch({"type": "QUNet", "channels": [8, 12, 16, 16], "enc_blocks": [1, 1, 1], "mid_blocks": 1,
+                      "dec_blocks": [1, 1, 1], "emb_ch": 16}).double().eval()
+    res.load_state_dict(net.state_dict())  # strict: the fused net has exactly the res net's parameters
+    with torch.no_grad():
+        assert torch.allclose(res(x, q), want, atol=1e-12)
 
 
 def test_receptive_field_bounded():
@@ -73,8 +113,9 @@ def test_receptive_field_bounded():
     assert torch.equal(a, b)
 
 
-def test_shift_equivariance_16():
-    net = small_net()
+@pytest.mark.parametrize("block", BLOCKS)
+def test_shift_equivariance_16(block):
+    net = small_net(block)
     x = torch.rand(1, 3, 384, 384, dtype=torch.float64)
     q = torch.rand(1, 128, dtype=torch.float64)
     with torch.no_grad():

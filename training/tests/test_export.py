@@ -53,6 +53,24 @@ def test_export_manifest_parity(tmp_path):
     assert len(parity["restored"]) == 3 * 48 * 64
 
 
+def test_rep_net_exports_as_the_res_graph(tmp_path):
+    rep = dict(OPT, network_g=dict(OPT["network_g"], block="rep"))
+    torch.manual_seed(0)
+    net = build_arch(rep["network_g"]).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    x, q = torch.rand(1, 3, 48, 64), torch.rand(1, 128)
+    with torch.no_grad():
+        want = net(x, q)
+    write_all(net, rep, tmp_path / "rep.onnx")
+    write_all(build_arch(OPT["network_g"]).eval(), OPT, tmp_path / "res.onnx")
+    convs = [sum(n.op_type == "Conv" for n in onnx.load(str(tmp_path / f"{k}.onnx")).graph.node) for k in ("rep", "res")]
+    assert convs[0] == convs[1]
+    with torch.no_grad():
+        assert torch.allclose(net(x, q), want, atol=1e-5)
+
+
 def test_receptive_field_grows_with_depth():
     torch.manual_seed(0)
     shallow = build_arch({"type": "QUNet", "channels": [8, 8], "enc_blocks": [0], "mid_blocks": 0,
