@@ -73,8 +73,10 @@ class FiLMResBlock(nn.Module):
 
     def forward(self, x, emb):
         h = self.conv2(F.leaky_relu(self.conv1(x), 0.1))
-        gamma, beta = self.film(emb)[:, :, None, None].chunk(2, dim=1)
-        return x + h * (1 + gamma) + beta
+        # Split [N, 2C] first, widen to [N, C, 1, 1] last: in an int8 export ONNX Runtime can then move
+        # its NHWC layout through the FiLM (a transpose of the small FiLM vectors instead of the image).
+        gamma, beta = self.film(emb).chunk(2, dim=1)
+        return x + h * (1 + gamma)[:, :, None, None] + beta[:, :, None, None]
 
 
 class LayerNorm2d(nn.Module):
