@@ -1,5 +1,5 @@
 """Train a restoration network: python3 training/train.py -opt training/options/fast.yml [--minutes N]
-[--resume PATH | --init PATH] [--device cpu|cuda] [--threads N] [--packed NPZ ...] [--out DIR] [--slim].
+[--resume PATH | --init PATH] [--lr LR] [--device cpu|cuda] [--threads N] [--packed NPZ ...] [--out DIR] [--slim].
 
 Writes .train/<name>/latest.pt (model, EMA, optimizer, step, options) at the end of the time budget
 and every `logger.save_every_min` minutes, and logs to .train/<name>/train.log: step, loss, it/s, lr,
@@ -84,7 +84,7 @@ def run(opt, minutes=None, resume=None, device="cpu", threads=None, out_dir=None
     ds.reseed(int(dopt["seed"]) * 1000003 + model.step)
     nparams = sum(p.numel() for p in model.net.parameters())
     log(f"start {opt['name']}: {nparams} params, {len(ds.images)} images, crop {ds.crop}, batch {bs}, "
-        f"device {device}, threads {torch.get_num_threads()}, bf16 {model.bf16}, minutes {minutes}")
+        f"device {device}, threads {torch.get_num_threads()}, bf16 {model.bf16}, lr {model.lr:g}, minutes {minutes}")
 
     vopt = opt["datasets"].get("val") or {}
     val_dir = data_root(opt) / vopt["folder"] if vopt.get("folder") else None
@@ -182,6 +182,8 @@ def main():
     ap.add_argument("--out", default=None, help="output folder (default .train/<name>)")
     ap.add_argument("--packed", action="append", default=None,
                     help="train from this pack_data.py archive instead of the folders (repeatable: the union)")
+    ap.add_argument("--lr", type=float, default=None,
+                    help="peak learning rate instead of the options' train.lr (e.g. lower for a fine-tune with --init)")
     ap.add_argument("--slim", action="store_true", help="checkpoints hold the EMA weights only (cannot resume)")
     a = ap.parse_args()
     if a.resume and a.init:
@@ -189,6 +191,8 @@ def main():
     opt = load_options(a.opt)
     if a.packed:
         opt["datasets"]["train"]["packed"] = a.packed
+    if a.lr is not None:
+        opt.setdefault("train", {})["lr"] = a.lr
     run(opt, minutes=a.minutes, resume=a.resume, device=a.device, threads=a.threads, out_dir=a.out,
         max_steps=a.max_steps, slim=a.slim, init=a.init)
 
