@@ -4,7 +4,7 @@ python3 training/tools/compare_blocks.py export|train|eval [--out .train/blocks]
 The candidates are QUNets of the `fast` recipe that differ only in `network_g` (CANDIDATES below):
 today's block ("res"), the same block trained with RepVGG branches ("rep": the same network once
 fused, so the same ORT time), and NAFNet's block ("naf") at the widths whose ONNX Runtime time per
-megapixel matches "res" (chosen with `export` and BenchmarkRawSession, see training/README.md).
+megapixel matches "res" (chosen with `export` and BenchmarkRawSession; models/fast.md, Block comparison).
 
 - export: each candidate, randomly initialised, as <out>/<name>.onnx with its manifest, for
   `JPEGRESTORE_BENCH_MODEL=<out>/<name>.json go test -run '^$' -bench RawSession ./gpuworker`.
