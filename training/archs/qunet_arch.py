@@ -108,17 +108,17 @@ class NAFFiLMBlock(nn.Module):
     beta and gamma (per channel) start at zero, so a new block is the identity.
     """
 
-    def __init__(self, ch, emb_ch, expand=2, ffn_expand=2, norm=True):
+    def __init__(self, ch, emb_ch, expand=2, ffn_expand=2):
         super().__init__()
         dw = ch * expand
-        self.norm1 = LayerNorm2d(ch) if norm else nn.Identity()
+        self.norm1 = LayerNorm2d(ch)
         self.pw1 = nn.Conv2d(ch, dw, 1)
         self.dw = nn.Conv2d(dw, dw, 3, padding=1, groups=dw)
         self.film = nn.Linear(emb_ch, dw)  # scale and shift for the dw // 2 gated channels
         nn.init.zeros_(self.film.weight)
         nn.init.zeros_(self.film.bias)
         self.pw2 = nn.Conv2d(dw // 2, ch, 1)
-        self.norm2 = LayerNorm2d(ch) if norm else nn.Identity()
+        self.norm2 = LayerNorm2d(ch)
         self.ffn1 = nn.Conv2d(ch, ch * ffn_expand, 1)
         self.ffn2 = nn.Conv2d(ch * ffn_expand // 2, ch, 1)
         self.beta = nn.Parameter(torch.zeros(1, ch, 1, 1))

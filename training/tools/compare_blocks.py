@@ -43,7 +43,6 @@ QFS = [10, 30, 50, 70]
 def options(name):
     """options is the fast recipe with the candidate's network and the comparison's folders."""
     opt = load_options(REPO / "training" / "options" / "fast.yml")
-    opt = copy.deepcopy(opt)
     opt["name"] = f"blocks-{name}"
     opt["network_g"] = copy.deepcopy(CANDIDATES[name])
     opt["datasets"]["train"]["folders"] = list(TRAIN_FOLDERS)
@@ -91,9 +90,9 @@ def main():
             m = write_all(net, options(n), out / f"{n}.onnx")
             print(f"{n}: {m['params']} parameters, receptive field {m['receptive_field']}: {out / n}.json")
     elif a.cmd == "train":
+        import yaml
         procs = []
         for n in names:
-            import yaml
             path = out / f"{n}.yml"
             path.write_text(yaml.safe_dump(options(n), sort_keys=False))
             cmd = [sys.executable, str(REPO / "training" / "train.py"), "-opt", str(path), "--minutes",
