@@ -36,7 +36,15 @@ func benchModel(b *testing.B) *inference.Manifest {
 	return fixture(b, "bench")
 }
 
-const benchTile = inference.DefaultTile
+// benchTile is the side of the tiles of BenchmarkRawSession and BenchmarkPool: DefaultTile, or
+// JPEGRESTORE_BENCH_TILE (a multiple of 16), e.g. the 1184-1200 px tiles a 12 MP photo is cut into
+// at the shipped models' overlap, where big activations no longer fit in the caches.
+var benchTile = func() int {
+	if v, err := strconv.Atoi(os.Getenv("JPEGRESTORE_BENCH_TILE")); err == nil && v > 0 && v%16 == 0 {
+		return v
+	}
+	return inference.DefaultTile
+}()
 
 // benchOptions are the pool's defaults; JPEGRESTORE_BENCH_SPIN=1 lets ORT's threads spin (ORT's
 // own default), in the raw session too, and JPEGRESTORE_BENCH_BATCH, _SESSIONS, _THREADS and
@@ -55,7 +63,8 @@ func benchSpin() bool { return os.Getenv("JPEGRESTORE_BENCH_SPIN") != "" }
 
 // bareSession opens the baseline: one ORT session with every core and no pool, closed when the
 // benchmark ends. JPEGRESTORE_BENCH_PROFILE=PREFIX has ORT write its per-operator profile to
-// PREFIX_<date>.json (scripts/ort_profile.py sums it by operator).
+// PREFIX_<date>.json (scripts/ort_profile.py sums it by operator); JPEGRESTORE_BENCH_OPTIMIZED=FILE
+// has it save the graph it runs, after its own rewrites (the int8 fusions, the layout changes), to FILE.
 func bareSession(b *testing.B, m *inference.Manifest) *ort.DynamicAdvancedSession {
 	opts, err := newSessionOptions(sessionConf{threads: defaultThreads(1), memPattern: true}, -1, benchSpin())
 	if err != nil {
@@ -63,6 +72,12 @@ func bareSession(b *testing.B, m *inference.Manifest) *ort.DynamicAdvancedSessio
 	}
 	if prefix := os.Getenv("JPEGRESTORE_BENCH_PROFILE"); prefix != "" {
 		if err := opts.EnableProfiling(prefix); err != nil {
+			opts.Destroy()
+			b.Fatal(err)
+		}
+	}
+	if path := os.Getenv("JPEGRESTORE_BENCH_OPTIMIZED"); path != "" {
+		if err := opts.SetOptimizedModelFilePath(path); err != nil {
 			opts.Destroy()
 			b.Fatal(err)
 		}
@@ -97,7 +112,7 @@ func BenchmarkRawSession(b *testing.B) {
 	for _, n := range []int{1, 4} {
 		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {
 			s := bareSession(b, m)
-			shape := ort.NewShape(int64(n), 3, benchTile, benchTile)
+			shape := ort.NewShape(int64(n), 3, int64(benchTile), int64(benchTile))
 			x, _ := ort.NewTensor(shape, randomTile(n*3*benchTile*benchTile, 1))
 			y, _ := ort.NewEmptyTensor[float32](shape)
 			defer x.Destroy()
@@ -195,7 +210,7 @@ func BenchmarkPoolEfficiency(b *testing.B) {
 	const round = 4
 	x := randomTile(3*benchTile*benchTile, 1)
 	var q []float32
-	shape := ort.NewShape(1, 3, benchTile, benchTile)
+	shape := ort.NewShape(1, 3, int64(benchTile), int64(benchTile))
 	xt, _ := ort.NewTensor(shape, x)
 	yt, _ := ort.NewEmptyTensor[float32](shape)
 	defer xt.Destroy()
