@@ -1,7 +1,7 @@
 """Int8 QDQ export of a shipped model (issue: int8 inference on the CPU), by post-training calibration.
 
 python3 training/tools/quantize_int8.py -opt training/options/fast.yml --model models/fast.onnx \
-    --out .train/int8/fast-int8.onnx [--crops 64] [--keep-float head.,tail.] [--percentile 99.99]
+    --out .train/int8/fast-int8.onnx [--crops 64] [--keep-float tail.] [--percentile 99.9]
 
 Every Conv of the ONNX model gets QuantizeLinear/DequantizeLinear pairs in the form ONNX Runtime fuses
 into int8 convolutions (VNNI on these CPUs): weights int8, symmetric, per output channel; bias int32 at
@@ -10,6 +10,10 @@ model's activations took on calibration crops. The crops are random 256-pixel cr
 photos (../shared/data/train/photos*, never Kodak24), degraded by the training degradation; the
 ranges are measured in PyTorch (the arch of -opt, with the ONNX model's weights: the initializers
 carry the state dict's names). Convs whose weight name starts with a --keep-float prefix stay float.
+The graph quantized is today's export of those weights (export_onnx.export), so an int8 copy of an
+older float file gets the graph changes made since. A quantized head sees its input exactly: the
+network's image - 0.5 becomes image - 128/255, which is on the uint8 grid, and the head's bias makes
+up the difference (exact_head_input).
 The manifest beside --out is the float model's with the new file, sha256, name (--name, or the float
 one's + "-int8"), weights "int8-qdq" and the calibration (quantization), and no PSNR table: measure it with `bin/jpegrestore eval --model OUT.json` and the speed with
 `JPEGRESTORE_BENCH_MODEL=OUT.json go test -run '^$' -bench RawSession ./gpuworker` beside the float one.
@@ -20,6 +24,7 @@ import hashlib
 import json
 import pathlib
 import sys
+import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
@@ -29,6 +34,7 @@ import torch  # noqa: E402
 from onnx import helper, numpy_helper  # noqa: E402
 
 from training.archs import build_arch  # noqa: E402
+from training.export_onnx import export  # noqa: E402
 from training.models.grow import load_weights  # noqa: E402
 from training.utils.options import load_options  # noqa: E402
 
@@ -95,14 +101,51 @@ def uint8_params(lo, hi):
     return np.float32(scale), np.uint8(np.clip(round(-lo / scale), 0, 255))
 
 
+HEAD_OFFSET = 128 / 255  # the head's input offset in an int8 model: (k - 128) / 255 is on a uint8 grid
+
+
+def exact_head_input(model, names, ranges):
+    """exact_head_input makes the head Conv's input exact on a uint8 grid and returns {bias initializer
+    name: the float array to quantize instead}, or {} where the graph is not image - 0.5 -> pixel
+    unshuffle -> head Conv.
+
+    The network sees image - 0.5 (image = k/255): (k - 127.5)/255 falls halfway between uint8 steps of
+    1/255 at any zero point, so every input pixel would round by half a step. Subtracting 128/255
+    instead puts it on the grid (scale 1/255, zero point 128), and the head's bias absorbs the
+    difference: b + (128/255 - 0.5) * sum(W). Exact but at the border, where the zero padding of the
+    shifted input now stands for -0.5 - 1/510 instead of -0.5: the border pixels' head outputs move by
+    at most 1/510 times the padded taps' weights, well under the int8 rounding around them."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    head = next((n for n in model.graph.node if n.op_type == "Conv" and names[n.input[1]] == "head.weight"), None)
+    if head is None:
+        return {}
+    node = producer.get(head.input[0])
+    while node is not None and node.op_type in ("Reshape", "Transpose", "Squeeze", "Unsqueeze", "SpaceToDepth"):
+        node = producer.get(node.input[0])
+    if node is None or node.op_type != "Sub" or node.input[0] != model.graph.input[0].name:
+        return {}
+    const = producer.get(node.input[1])
+    if const is None or const.op_type != "Constant" or not np.allclose(numpy_helper.to_array(const.attribute[0].t), 0.5):
+        return {}
+    const.attribute[0].t.CopyFrom(numpy_helper.from_array(np.array(HEAD_OFFSET, np.float32), const.attribute[0].t.name))
+    inits = {i.name: i for i in model.graph.initializer}
+    weight = numpy_helper.to_array(inits[names[head.input[1]]]).astype(np.float32)
+    bias = numpy_helper.to_array(inits[names[head.input[2]]]).astype(np.float32)
+    ranges[head.input[0]] = [-HEAD_OFFSET, 1 - HEAD_OFFSET]
+    return {names[head.input[2]]: bias + (HEAD_OFFSET - 0.5) * weight.sum(axis=(1, 2, 3))}
+
+
 def qdq(model, ranges, keep_float=()):
     """qdq returns a copy of model with every Conv (but those whose weight name starts with one of
     keep_float) in QDQ form: DequantizeLinear of int8 per-channel weights and int32 bias, and a
-    QuantizeLinear/DequantizeLinear pair on the input and on the output, with ranges[tensor]."""
+    QuantizeLinear/DequantizeLinear pair on the input and on the output, with ranges[tensor]. A
+    quantized head gets an exact input (exact_head_input)."""
     model = onnx.ModelProto.FromString(model.SerializeToString())
     g = model.graph
     inits, names = {i.name: i for i in g.initializer}, stored(model)
     nodes, new_inits, act = [], [], {}
+    ranges = dict(ranges)
+    biases = {} if any("head.".startswith(p) for p in keep_float) else exact_head_input(model, names, ranges)
 
     def const(name, array):
         new_inits.append(numpy_helper.from_array(array, name))
@@ -133,7 +176,8 @@ def qdq(model, ranges, keep_float=()):
         if len(n.input) > 2 and n.input[2]:
             b = names[n.input[2]]
             b_scale = (x_scale * w_scale).astype(np.float32)
-            b_int = np.round(numpy_helper.to_array(inits[b]).astype(np.float32) / b_scale).astype(np.int32)
+            bias = biases[b] if b in biases else numpy_helper.to_array(inits[b]).astype(np.float32)
+            b_int = np.round(bias / b_scale).astype(np.int32)
             nodes.append(helper.make_node("DequantizeLinear", [const(b + "_int32", b_int), const(b + "_scale", b_scale),
                                                                const(b + "_zero", np.zeros(len(weight), np.int32))],
                                           [b + "_dq"], axis=0))
@@ -193,7 +237,12 @@ def main():
     if result.missing_keys:
         raise SystemExit(f"{a.model} lacks {result.missing_keys}: not the arch of {a.opt}")
     stats = activation_ranges(net, calibration_batches(a.crops), a.percentile)
-    model = onnx.load(a.model)
+    # The graph is today's export of the float model's weights, not the float file's own graph: an
+    # older export lacks the graph changes that let ONNX Runtime keep int8 activations in NHWC
+    # (qunet_arch.FiLMResBlock), and the weights, the only thing taken from the file, are the same.
+    with tempfile.TemporaryDirectory() as tmp:
+        export(net, pathlib.Path(tmp) / "float.onnx")
+        model = onnx.load(str(pathlib.Path(tmp) / "float.onnx"))
     out = pathlib.Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(qdq(model, tensor_ranges(model, stats), [p for p in a.keep_float.split(",") if p]), str(out))

@@ -66,3 +66,38 @@ def test_percentile_ranges_are_inside_the_whole_range(tmp_path):
     for k, (lo, hi) in whole.items():
         assert lo <= clipped[k][0] <= clipped[k][1] <= hi
     assert any(clipped[k] != whole[k] for k in whole)
+
+
+def test_quantized_head_sees_its_input_exactly(tmp_path):
+    net, model = tiny(tmp_path)
+    stats = activation_ranges(net, [(torch.rand(1, 3, 32, 32), torch.rand(1, 128))])
+    ranges = tensor_ranges(model, stats)
+    head = next(n for n in model.graph.node if n.op_type == "Conv" and n.input[1] == "head.weight")
+
+    def offset(m):
+        sub = next(n for n in m.graph.node if n.op_type == "Sub")
+        const = next(n for n in m.graph.node if n.output[0] == sub.input[1])
+        return float(numpy_helper.to_array(const.attribute[0].t))
+
+    kept = qdq(model, ranges, keep_float=["head."])
+    assert offset(kept) == 0.5 and offset(model) == 0.5
+    q = qdq(model, ranges)
+    assert np.isclose(offset(q), 128 / 255)
+    inits = {i.name: numpy_helper.to_array(i) for i in q.graph.initializer}
+    quant = next(n for n in q.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == head.input[0])
+    scale, zero = inits[quant.input[1]], inits[quant.input[2]]
+    assert np.isclose(scale, 1 / 255) and zero == 128
+    # every decoded pixel k/255 - 128/255 is the uint8 code k: no rounding at the input
+    k = np.arange(256, dtype=np.float32)
+    codes = (k / 255 - np.float32(offset(q))) / scale + zero
+    np.testing.assert_allclose(codes, k, atol=1e-3)
+    # the head's bias absorbs the new offset: away from the zero-padded border the head computes
+    # what it did on image - 0.5
+    weight = net.head.weight.detach()
+    bias = torch.from_numpy((inits["head.bias_int32"] * inits["head.bias_scale"]).astype(np.float32))
+    image = torch.randint(0, 256, (1, 3, 32, 32)).float() / 255
+    before = torch.nn.functional.conv2d(torch.nn.functional.pixel_unshuffle(image - 0.5, 2), weight, net.head.bias, padding=1)
+    after = torch.nn.functional.conv2d(torch.nn.functional.pixel_unshuffle(image - offset(q), 2), weight, bias, padding=1)
+    atol = float(inits["head.bias_scale"].max())  # the int32 bias's own rounding
+    torch.testing.assert_close(after[..., 1:-1, 1:-1], before[..., 1:-1, 1:-1], atol=atol, rtol=0)
+    assert (after - before).abs().max() > atol  # the border does move: the padding is zero in the shifted input
