@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 name=${1:?usage: scripts/ship_int8.sh best|fast-int8}
 case $name in
 best) float=best-float preset=best calib=(--percentile 99.9 --keep-float head.,tail.) ;;
-fast-int8) float=fast preset=fast calib=(--percentile 99.99 --keep-float head.,tail.) ;;
+fast-int8) float=fast preset=fast calib=(--percentile 99.9 --keep-float tail.) ;;
 *) echo "ship_int8: no calibration chosen for $name (best or fast-int8)" >&2; exit 2 ;;
 esac
 work=.train/int8/ship/$name file=$preset-int8
