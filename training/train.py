@@ -184,6 +184,10 @@ def main():
                     help="train from this pack_data.py archive instead of the folders (repeatable: the union)")
     ap.add_argument("--lr", type=float, default=None,
                     help="peak learning rate instead of the options' train.lr (e.g. lower for a fine-tune with --init)")
+    ap.add_argument("--crop", type=int, default=None,
+                    help="training crop side instead of the options' (a multiple of 16; larger crops let the deep "
+                    "levels see real context)")
+    ap.add_argument("--batch", type=int, default=None, help="batch size instead of the options'")
     ap.add_argument("--slim", action="store_true", help="checkpoints hold the EMA weights only (cannot resume)")
     a = ap.parse_args()
     if a.resume and a.init:
@@ -193,6 +197,10 @@ def main():
         opt["datasets"]["train"]["packed"] = a.packed
     if a.lr is not None:
         opt.setdefault("train", {})["lr"] = a.lr
+    if a.crop is not None:
+        opt["datasets"]["train"]["crop"] = a.crop
+    if a.batch is not None:
+        opt["datasets"]["train"]["batch_size"] = a.batch
     run(opt, minutes=a.minutes, resume=a.resume, device=a.device, threads=a.threads, out_dir=a.out,
         max_steps=a.max_steps, slim=a.slim, init=a.init)
 
