@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"jpegrestore/inference"
 	"jpegrestore/jpeg"
 	"jpegrestore/pix"
 )
@@ -27,6 +29,15 @@ func TestRun(t *testing.T) {
 	refs := t.TempDir()
 	writePNG(t, filepath.Join(refs, "ref.png"))
 	fixture := filepath.Join("..", "..", "inference", "testdata", "identity.json")
+	// The smallest tile the shipped fast model takes follows from its manifest's overlap, which
+	// changes whenever fast is retrained.
+	fastMan, err := inference.LoadManifest(filepath.Join("..", "..", "models", "fast.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	smallest := (fastMan.Overlap/fastMan.PadMultiple + 1) * fastMan.PadMultiple
+	tooSmall := fmt.Sprintf("the fast model needs a multiple of %d larger than its overlap of %d px: at least %d",
+		fastMan.PadMultiple, fastMan.Overlap, smallest)
 	for _, tc := range []struct {
 		name       string
 		args       []string
@@ -48,9 +59,9 @@ func TestRun(t *testing.T) {
 			exitUsage, "", "--preset nonsense: the shipped models are fast or best; fast-int8 or best-float for the other precision (or give --model PATH)"},
 		{"restore-bad-ensemble", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o5"), "--ensemble", "3"}, exitUsage, "", "--ensemble 3: want 1, 2, 4 or 8"},
 		{"restore-tile-too-small", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o6"), "--preset", "fast", "--tile", "128"},
-			exitUsage, "", "--tile 128: the fast model needs a multiple of 16 larger than its overlap of 256 px: at least 272"},
+			exitUsage, "", "--tile 128: " + tooSmall},
 		{"restore-tile-odd", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o7"), "--preset", "fast", "--tile", "12"},
-			exitUsage, "", "--tile 12: the fast model needs a multiple of 16 larger than its overlap of 256 px: at least 272"},
+			exitUsage, "", "--tile 12: " + tooSmall},
 		{"restore-route-tile", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o8"), "--preset", "fast", "--routes", "strong=1-29:tile=64,rest=30-100"},
 			exitUsage, "", "--routes strong: tile 64: the fast model needs"},
 		{"probe-bad-flag", []string{"probe", "--nope"}, exitUsage, "", "flag provided but not defined"},
