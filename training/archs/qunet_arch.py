@@ -71,12 +71,18 @@ class FiLMResBlock(nn.Module):
         else:
             self.conv2.weight.data.mul_(0.5)
 
-    def forward(self, x, emb):
+    def parts(self, x, emb):
+        """parts returns the block's terms: forward is x + h * scale + shift (scale and shift [N, C, 1, 1]).
+        tools/quantize_int8.py calibrates the int8 residual stream on them."""
         h = self.conv2(F.leaky_relu(self.conv1(x), 0.1))
         # Split [N, 2C] first, widen to [N, C, 1, 1] last: in an int8 export ONNX Runtime can then move
         # its NHWC layout through the FiLM (a transpose of the small FiLM vectors instead of the image).
         gamma, beta = self.film(emb).chunk(2, dim=1)
-        return x + h * (1 + gamma)[:, :, None, None] + beta[:, :, None, None]
+        return h, (1 + gamma)[:, :, None, None], beta[:, :, None, None]
+
+    def forward(self, x, emb):
+        h, scale, shift = self.parts(x, emb)
+        return x + h * scale + shift
 
 
 class LayerNorm2d(nn.Module):

@@ -1,7 +1,8 @@
 """Int8 QDQ export of a shipped model (issue: int8 inference on the CPU), by post-training calibration.
 
 python3 training/tools/quantize_int8.py -opt training/options/fast.yml --model models/fast.onnx \
-    --out .train/int8/fast-int8.onnx [--crops 64] [--keep-float tail.] [--percentile 99.9]
+    --out .train/int8/fast-int8.onnx [--crops 64] [--keep-float tail.] [--percentile 99.9] \
+    [--stream [--stream-float enc.0.,dec.0.,up.0]]
 
 Every Conv of the ONNX model gets QuantizeLinear/DequantizeLinear pairs in the form ONNX Runtime fuses
 into int8 convolutions (VNNI on these CPUs): weights int8, symmetric, per output channel; bias int32 at
@@ -14,6 +15,10 @@ The graph quantized is today's export of those weights (export_onnx.export), so 
 older float file gets the graph changes made since. A quantized head sees its input exactly: the
 network's image - 0.5 becomes image - 128/255, which is on the uint8 grid, and the head's bias makes
 up the difference (exact_head_input).
+With --stream the residual stream between the Convs (each block's x + h * scale + shift, each skip
+sum) is quantized too, over the ranges of those terms on the same crops, so that ONNX Runtime runs it
+as QLinearMul/QLinearAdd instead of float passes over the image; --stream-float names blocks and
+skips whose stream stays float (qdq, stream_nodes).
 The manifest beside --out is the float model's with the new file, sha256, name (--name, or the float
 one's + "-int8"), weights "int8-qdq" and the calibration (quantization), and no PSNR table: measure it with `bin/jpegrestore eval --model OUT.json` and the speed with
 `JPEGRESTORE_BENCH_MODEL=OUT.json go test -run '^$' -bench RawSession ./gpuworker` beside the float one.
@@ -34,34 +39,51 @@ import torch  # noqa: E402
 from onnx import helper, numpy_helper  # noqa: E402
 
 from training.archs import build_arch  # noqa: E402
+from training.archs.qunet_arch import FiLMResBlock  # noqa: E402
 from training.export_onnx import export  # noqa: E402
 from training.models.grow import load_weights  # noqa: E402
 from training.utils.options import load_options  # noqa: E402
 
 
-def activation_ranges(net, batches, percentile=100.0):
+def activation_ranges(net, batches, percentile=100.0, stream=False):
     """activation_ranges runs net on each (image, qtable) batch and returns {(conv module name, "in"|"out"): [lo, hi]}:
     the lowest and highest value over the batches, or with percentile < 100 the widest of each batch's
-    (100 - percentile, percentile) percentiles, which lets a few outliers clip for a finer grid."""
+    (100 - percentile, percentile) percentiles, which lets a few outliers clip for a finer grid. With
+    stream, also {(residual block name, "scale"|"shift"|"prod"|"mid"): [lo, hi]} of each FiLMResBlock's
+    terms (x + h * scale + shift: the FiLM scale and shift, h * scale, and x + h * scale)."""
     stats, hooks = {}, []
     tail = (100.0 - percentile) / 100.0
 
-    def hook(name):
+    def note(key, t):
+        if tail > 0:
+            v = t.flatten().float()
+            k = max(1, int(v.numel() * tail))
+            lo, hi = -torch.topk(-v, k).values[-1].item(), torch.topk(v, k).values[-1].item()
+        else:
+            lo, hi = t.min().item(), t.max().item()
+        s = stats.setdefault(key, [lo, hi])
+        s[0], s[1] = min(s[0], lo), max(s[1], hi)
+
+    def conv_hook(name):
         def record(_mod, inp, out):
-            for kind, t in (("in", inp[0]), ("out", out)):
-                if tail > 0:
-                    v = t.flatten().float()
-                    k = max(1, int(v.numel() * tail))
-                    lo, hi = -torch.topk(-v, k).values[-1].item(), torch.topk(v, k).values[-1].item()
-                else:
-                    lo, hi = t.min().item(), t.max().item()
-                s = stats.setdefault((name, kind), [lo, hi])
-                s[0], s[1] = min(s[0], lo), max(s[1], hi)
+            note((name, "in"), inp[0])
+            note((name, "out"), out)
+        return record
+
+    def block_hook(name):
+        def record(mod, inp, _out):
+            h, scale, shift = mod.parts(*inp)
+            note((name, "scale"), scale)
+            note((name, "shift"), shift)
+            note((name, "prod"), h * scale)
+            note((name, "mid"), inp[0] + h * scale)
         return record
 
     for name, mod in net.named_modules():
         if isinstance(mod, torch.nn.Conv2d):
-            hooks.append(mod.register_forward_hook(hook(name)))
+            hooks.append(mod.register_forward_hook(conv_hook(name)))
+        elif stream and isinstance(mod, FiLMResBlock):
+            hooks.append(mod.register_forward_hook(block_hook(name)))
     try:
         with torch.no_grad():
             for image, qtable in batches:
@@ -82,15 +104,45 @@ def stored(model):
     return names
 
 
+def consumers(model, tensor):
+    return [n for n in model.graph.node if tensor in n.input]
+
+
+def residual_blocks(model):
+    """residual_blocks finds each FiLMResBlock in the graph by its structure, conv2 -> Mul(scale) ->
+    Add(x) -> Add(shift), and returns {block name: {"mul", "add1", "add2": the nodes; "scale", "x",
+    "shift": their other inputs}}. The names are those of the graph given: a qdq copy keeps them."""
+    names, blocks = stored(model), {}
+    for conv in model.graph.node:
+        weight = names.get(conv.input[1], conv.input[1]) if conv.op_type == "Conv" else ""
+        if not weight.endswith(".conv2.weight"):
+            continue
+        found, prev = {}, conv.output[0]
+        for key, op, other in (("mul", "Mul", "scale"), ("add1", "Add", "x"), ("add2", "Add", "shift")):
+            nexts = [n for n in consumers(model, prev) if n.op_type == op]
+            if len(nexts) != 1:
+                break
+            found[key], found[other] = nexts[0], next(i for i in nexts[0].input if i != prev)
+            prev = nexts[0].output[0]
+        if len(found) == 6:
+            blocks[weight[:-len(".conv2.weight")]] = found
+    return blocks
+
+
 def tensor_ranges(model, stats):
     """tensor_ranges maps the ranges of activation_ranges to the ONNX tensors of each Conv: its input,
-    and its output under the name qdq gives the Conv's own output (name + "_f")."""
+    and its output under the name qdq gives the Conv's own output (name + "_f"); and with the stream
+    ranges, to each residual block's scale, shift, product and first sum."""
     ranges, names = {}, stored(model)
     for node in model.graph.node:
         if node.op_type == "Conv":
             module = names[node.input[1]].rsplit(".", 1)[0]
             ranges[node.input[0]] = stats[(module, "in")]
             ranges[node.output[0] + "_f"] = stats[(module, "out")]
+    for name, b in residual_blocks(model).items():
+        if (name, "mid") in stats:
+            ranges[b["scale"]], ranges[b["shift"]] = stats[(name, "scale")], stats[(name, "shift")]
+            ranges[b["mul"].output[0]], ranges[b["add1"].output[0]] = stats[(name, "prod")], stats[(name, "mid")]
     return ranges
 
 
@@ -135,17 +187,54 @@ def exact_head_input(model, names, ranges):
     return {names[head.input[2]]: bias + (HEAD_OFFSET - 0.5) * weight.sum(axis=(1, 2, 3))}
 
 
-def qdq(model, ranges, keep_float=()):
+def stream_nodes(model, ranges, keep_float=()):
+    """stream_nodes returns the names of the nodes that carry the residual stream between convolutions:
+    each residual block's Mul and two Adds (residual_blocks) and each skip connection's Add (the
+    up-sampling's DepthToSpace + the encoder's output), but those of the blocks whose name, or of the
+    skips whose up-sampling's name ("up.0"), starts with one of keep_float. It sets the range of a
+    DepthToSpace output to its input's, the up-sampling Conv's output: the same values, so
+    requantizing them is exact."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    outputs, names = {o.name for o in model.graph.output}, stored(model)
+
+    def kept(module):
+        return any(module.startswith(p) for p in keep_float)
+
+    on = {b[k].name for name, b in residual_blocks(model).items() if not kept(name) for k in ("mul", "add1", "add2")}
+    for n in model.graph.node:
+        shuffles = [producer[i] for i in n.input if i in producer and producer[i].op_type == "DepthToSpace"]
+        if n.op_type != "Add" or not shuffles or n.output[0] in outputs:
+            continue
+        up = producer.get(shuffles[0].input[0])
+        if up is None or up.op_type != "Conv" or kept(names[up.input[1]].rsplit(".", 2)[0]):
+            continue
+        on.add(n.name)
+        for d in shuffles:
+            ranges[d.output[0]] = ranges[d.input[0] + "_f"]
+    if "" in on:
+        raise ValueError("the export left a stream node without a name")
+    return on
+
+
+def qdq(model, ranges, keep_float=(), stream=False, stream_float=()):
     """qdq returns a copy of model with every Conv (but those whose weight name starts with one of
     keep_float) in QDQ form: DequantizeLinear of int8 per-channel weights and int32 bias, and a
     QuantizeLinear/DequantizeLinear pair on the input and on the output, with ranges[tensor]. A
-    quantized head gets an exact input (exact_head_input)."""
+    quantized head gets an exact input (exact_head_input).
+
+    With stream, the residual stream between the convolutions is on the uint8 grid too: every input
+    of the stream's products and sums (stream_nodes) is a DequantizeLinear output, a quantized
+    tensor's where one exists (a block's input x is its first Conv's quantized input), and their
+    outputs are quantized, so that ONNX Runtime runs them as QLinearMul/QLinearAdd on uint8 NHWC
+    data instead of float passes (it needs ranges of the block terms: activation_ranges(stream=True)).
+    The blocks and skips named by stream_float (stream_nodes) keep a float stream."""
     model = onnx.ModelProto.FromString(model.SerializeToString())
     g = model.graph
     inits, names = {i.name: i for i in g.initializer}, stored(model)
     nodes, new_inits, act = [], [], {}
     ranges = dict(ranges)
     biases = {} if any("head.".startswith(p) for p in keep_float) else exact_head_input(model, names, ranges)
+    on_stream, conv_out = stream_nodes(model, ranges, stream_float) if stream else set(), set()
 
     def const(name, array):
         new_inits.append(numpy_helper.from_array(array, name))
@@ -159,6 +248,13 @@ def qdq(model, ranges, keep_float=()):
         return tag + "_dq", scale
 
     for n in g.node:
+        if n.name in on_stream:
+            for i, t in enumerate(n.input):
+                if t in conv_out:  # already the output of a DequantizeLinear (through an Identity)
+                    continue
+                if t not in act:
+                    act[t] = quantized_pair(t, f"stream{len(act)}")
+                n.input[i] = act[t][0]
         if n.op_type != "Conv" or any(names[n.input[1]].startswith(p) for p in keep_float):
             nodes.append(n)
             continue
@@ -188,6 +284,7 @@ def qdq(model, ranges, keep_float=()):
         nodes.append(conv)
         y_dq, _ = quantized_pair(y + "_f", f"out{len(nodes)}")
         nodes.append(helper.make_node("Identity", [y_dq], [y]))
+        conv_out.add(y)
     used = {i for node in nodes for i in node.input}
     nodes = [n for n in nodes if n.op_type != "Cast" or n.output[0] in used]  # casts of weights now int8
     used = {i for node in nodes for i in node.input}
@@ -230,13 +327,17 @@ def main():
     ap.add_argument("--crops", type=int, default=64)
     ap.add_argument("--keep-float", default="", help="comma-separated weight-name prefixes of Convs to leave float")
     ap.add_argument("--percentile", type=float, default=100.0, help="activation range: 100 the whole range, 99.99 clips the tails")
+    ap.add_argument("--stream", action="store_true",
+                    help="quantize the residual stream too (the blocks' FiLM products and sums, the skip sums)")
+    ap.add_argument("--stream-float", default="",
+                    help="with --stream: comma-separated name prefixes of blocks (enc.0.) and skips (up.0) whose stream stays float")
     ap.add_argument("--name", default="", help="the int8 model's name in its manifest (default: the float one's + \"-int8\")")
     a = ap.parse_args()
     net = build_arch(load_options(a.opt)["network_g"]).eval()
     result = net.load_state_dict(load_weights(a.model), strict=False)
     if result.missing_keys:
         raise SystemExit(f"{a.model} lacks {result.missing_keys}: not the arch of {a.opt}")
-    stats = activation_ranges(net, calibration_batches(a.crops), a.percentile)
+    stats = activation_ranges(net, calibration_batches(a.crops), a.percentile, stream=a.stream)
     # The graph is today's export of the float model's weights, not the float file's own graph: an
     # older export lacks the graph changes that let ONNX Runtime keep int8 activations in NHWC
     # (qunet_arch.FiLMResBlock), and the weights, the only thing taken from the file, are the same.
@@ -245,13 +346,18 @@ def main():
         model = onnx.load(str(pathlib.Path(tmp) / "float.onnx"))
     out = pathlib.Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(qdq(model, tensor_ranges(model, stats), [p for p in a.keep_float.split(",") if p]), str(out))
-    manifest = json.loads(pathlib.Path(a.model).with_suffix(".json").read_text())
     keep = [p for p in a.keep_float.split(",") if p]
+    stream_float = [p for p in a.stream_float.split(",") if p]
+    if stream_float and not a.stream:
+        raise SystemExit("--stream-float needs --stream")
+    onnx.save(qdq(model, tensor_ranges(model, stats), keep, a.stream, stream_float), str(out))
+    manifest = json.loads(pathlib.Path(a.model).with_suffix(".json").read_text())
     manifest.update(name=a.name or manifest["name"] + "-int8", file=out.name,
                     sha256=hashlib.sha256(out.read_bytes()).hexdigest(), weights="int8-qdq",
                     quantization={"from": manifest["name"], "from_sha256": manifest["sha256"], "crops": a.crops,
-                                  "percentile": a.percentile, "keep_float": keep})
+                                  "percentile": a.percentile, "keep_float": keep, "stream": a.stream})
+    if a.stream:
+        manifest["quantization"]["stream_float"] = stream_float
     manifest.pop("psnr", None)
     out.with_suffix(".json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {out} and {out.with_suffix('.json')} ({a.crops} calibration crops, percentile {a.percentile})")

@@ -7,7 +7,7 @@ from onnx import numpy_helper
 
 from training.archs import build_arch
 from training.export_onnx import export
-from training.tools.quantize_int8 import activation_ranges, qdq, tensor_ranges, uint8_params
+from training.tools.quantize_int8 import activation_ranges, qdq, residual_blocks, stream_nodes, tensor_ranges, uint8_params
 
 ARCH = {"type": "QUNet", "channels": [8, 12, 16], "enc_blocks": [1, 1], "mid_blocks": 1, "dec_blocks": [1, 1], "emb_ch": 16}
 
@@ -101,3 +101,47 @@ def test_quantized_head_sees_its_input_exactly(tmp_path):
     atol = float(inits["head.bias_scale"].max())  # the int32 bias's own rounding
     torch.testing.assert_close(after[..., 1:-1, 1:-1], before[..., 1:-1, 1:-1], atol=atol, rtol=0)
     assert (after - before).abs().max() > atol  # the border does move: the padding is zero in the shifted input
+
+
+def test_stream_runs_on_the_uint8_grid(tmp_path):
+    net, model = tiny(tmp_path)
+    batches = [(torch.rand(1, 3, 32, 32), torch.rand(1, 128)) for _ in range(2)]
+    stats = activation_ranges(net, batches, stream=True)
+    blocks = residual_blocks(model)
+    assert sorted(blocks) == ["dec.0.0", "dec.1.0", "enc.0.0", "enc.1.0", "mid.0"]
+    ranges = tensor_ranges(model, stats)
+    on = stream_nodes(model, dict(ranges))
+    assert len(on) == 3 * len(blocks) + 2  # each block's Mul and two Adds, and the two skip Adds
+    q = qdq(model, ranges, keep_float=["tail."], stream=True)
+    producer = {o: n for n in q.graph.node for o in n.output}
+    inits = {i.name: numpy_helper.to_array(i) for i in q.graph.initializer}
+
+    def dequantized(t):  # a DequantizeLinear output, directly or through a Conv's output Identity
+        n = producer.get(t)
+        while n is not None and n.op_type == "Identity":
+            n = producer.get(n.input[0])
+        return n is not None and n.op_type == "DequantizeLinear"
+
+    nodes = [n for n in q.graph.node if n.name in on]
+    assert len(nodes) == len(on)
+    for n in nodes:
+        assert all(dequantized(t) for t in n.input), n.name
+        users = [u for u in q.graph.node if n.output[0] in u.input]
+        float_tail = [u.op_type for u in users] == ["Conv"] and users[0].input[1] == "tail.weight"
+        assert users and (float_tail or all(u.op_type == "QuantizeLinear" for u in users)), n.name
+    # the block's first sum is quantized over its calibrated range, not a Conv's
+    for name, b in blocks.items():
+        quant = next(u for u in q.graph.node if u.op_type == "QuantizeLinear" and u.input[0] == b["add1"].output[0])
+        scale, zero = uint8_params(*stats[(name, "mid")])
+        assert np.isclose(inits[quant.input[1]], scale) and inits[quant.input[2]] == zero
+    # a float stream where asked: level 0's blocks and its skip keep float inputs
+    kept = stream_nodes(model, dict(ranges), ["enc.0.", "dec.0.", "up.0"])
+    assert len(kept) == 3 * (len(blocks) - 2) + 1 and kept < on
+    q0 = qdq(model, ranges, keep_float=["tail."], stream=True, stream_float=["enc.0.", "dec.0.", "up.0"])
+    producer = {o: n for n in q0.graph.node for o in n.output}
+    for n in q0.graph.node:
+        if n.name in on - kept:
+            assert not all(dequantized(t) for t in n.input), n.name
+    # without stream the block terms are not measured, and nothing but Convs is quantized
+    plain = qdq(model, tensor_ranges(model, activation_ranges(net, batches)))
+    assert [n.op_type for n in plain.graph.node].count("QuantizeLinear") < [n.op_type for n in q.graph.node].count("QuantizeLinear")
