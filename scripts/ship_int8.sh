@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes and measures the int8 QDQ copy of a shipped float model, and ships it:
 #
-#   scripts/ship_int8.sh NAME        NAME: best (from best-float, best's default) or fast-int8 (from fast)
+#   scripts/ship_int8.sh PRESET      PRESET: best (from best-float) or fast (from fast-float); both
+#                                    presets ship int8 by default
 #
 # 1. training/tools/quantize_int8.py with the calibration chosen for NAME (models/best.md and
 #    models/fast.md, Int8, say how it was chosen), into .train/int8/ship/;
@@ -17,11 +18,11 @@
 # 5. the restore speed of a 4000×3000 image (BenchmarkRestore/ensemble-1), int8 and float alternated.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: scripts/ship_int8.sh best|fast-int8}
+name=${1:?usage: scripts/ship_int8.sh best|fast}
 case $name in
 best) float=best-float preset=best calib=(--percentile 99.9 --keep-float head.,tail.) ;;
-fast-int8) float=fast preset=fast calib=(--percentile 99.9 --keep-float tail.) ;;
-*) echo "ship_int8: no calibration chosen for $name (best or fast-int8)" >&2; exit 2 ;;
+fast) float=fast-float preset=fast calib=(--percentile 99.9 --keep-float tail. --stream --stream-float enc.0.,dec.0.,up.0) ;;
+*) echo "ship_int8: no calibration chosen for $name (best or fast)" >&2; exit 2 ;;
 esac
 work=.train/int8/ship/$name file=$preset-int8
 mkdir -p "$work"

@@ -1,6 +1,6 @@
 """Export a checkpoint to ONNX with its manifest and a parity fixture:
 python3 training/export_onnx.py -opt training/options/fast.yml --ckpt .train/fast/latest.pt
---out models/fast.onnx [--eval result.json] [--overlap N --overlap-max-diff D].
+--out models/fast-float.onnx --name fast-float [--eval result.json] [--overlap N --overlap-max-diff D].
 
 Writes <out> (opset 17, falling back to 13; dynamic N/H/W; inputs `image` [N,3,H,W] and `qtable`
 [N,128], output `restored`), the manifest <stem>.json that inference/ reads, and <stem>.parity.json:
@@ -206,7 +206,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-opt", required=True)
     ap.add_argument("--ckpt", required=True)
-    ap.add_argument("--out", required=True, help="e.g. models/fast.onnx")
+    ap.add_argument("--out", required=True, help="e.g. models/fast-float.onnx")
     ap.add_argument("--eval", default=None, help="test.py JSON to embed as the manifest's psnr")
     ap.add_argument("--overlap", type=int, default=0, help="measured tile overlap (multiple of 16); 0: receptive field")
     ap.add_argument("--overlap-max-diff", type=float, default=0.0, help="tiled-vs-whole difference measured at --overlap")

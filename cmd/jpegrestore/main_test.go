@@ -56,7 +56,7 @@ func TestRun(t *testing.T) {
 		{"restore-unwritable-output", []string{"restore", "--in", dir, "--out", filepath.Join(dir, "bad.jpg", "out"), "--model", fixture},
 			exitUsage, "", "cannot write to " + filepath.Join(dir, "bad.jpg", "out")},
 		{"restore-unknown-preset", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o4"), "--preset", "nonsense"},
-			exitUsage, "", "--preset nonsense: the shipped models are fast or best; fast-int8 or best-float for the other precision (or give --model PATH)"},
+			exitUsage, "", "--preset nonsense: the shipped models are fast or best; fast-float or best-float for the other precision (or give --model PATH)"},
 		{"restore-bad-ensemble", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o5"), "--ensemble", "3"}, exitUsage, "", "--ensemble 3: want 1, 2, 4 or 8"},
 		{"restore-tile-too-small", []string{"restore", "--in", dir, "--out", filepath.Join(empty, "o6"), "--preset", "fast", "--tile", "128"},
 			exitUsage, "", "--tile 128: " + tooSmall},

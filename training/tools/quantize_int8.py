@@ -1,6 +1,6 @@
 """Int8 QDQ export of a shipped model (issue: int8 inference on the CPU), by post-training calibration.
 
-python3 training/tools/quantize_int8.py -opt training/options/fast.yml --model models/fast.onnx \
+python3 training/tools/quantize_int8.py -opt training/options/fast.yml --model models/fast-float.onnx \
     --out .train/int8/fast-int8.onnx [--crops 64] [--keep-float tail.] [--percentile 99.9] \
     [--stream [--stream-float enc.0.,dec.0.,up.0]]
 
@@ -322,7 +322,7 @@ def calibration_batches(crops, seed=1, size=256, root="../shared/data/train"):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-opt", required=True, help="the model's options (its arch)")
-    ap.add_argument("--model", required=True, help="the float model, e.g. models/fast.onnx (its manifest beside it)")
+    ap.add_argument("--model", required=True, help="the float model, e.g. models/fast-float.onnx (its manifest beside it)")
     ap.add_argument("--out", required=True, help="the int8 model to write, e.g. .train/int8/fast-int8.onnx")
     ap.add_argument("--crops", type=int, default=64)
     ap.add_argument("--keep-float", default="", help="comma-separated weight-name prefixes of Convs to leave float")
