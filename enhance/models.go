@@ -19,7 +19,7 @@ import (
 var Presets = []string{"fast", "best"}
 
 // Variants are the other models shipped in models/: each preset at its other precision. Both
-// presets are int8 (on these CPUs best runs about 1.8× as fast as best-float within 0.04 dB, fast
+// presets are int8 (on these CPUs best runs about 2× as fast as best-float within 0.04 dB, fast
 // over 2× as fast as fast-float within 0.05 dB); models/*.md give the numbers.
 var Variants = []string{"fast-float", "best-float"}
 

@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 name=${1:?usage: scripts/ship_int8.sh best|fast}
 case $name in
-best) float=best-float preset=best calib=(--percentile 99.9 --keep-float head.,tail.) ;;
+best) float=best-float preset=best calib=(--percentile 99.9 --keep-float head.,tail. --stream --stream-float enc.0.,dec.0.,up.0) ;;
 fast) float=fast-float preset=fast calib=(--percentile 99.9 --keep-float tail. --stream --stream-float enc.0.,dec.0.,up.0) ;;
 *) echo "ship_int8: no calibration chosen for $name (best or fast)" >&2; exit 2 ;;
 esac
