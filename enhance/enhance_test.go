@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,6 +23,7 @@ import (
 	"jpegrestore/inference/inferencetest"
 	"jpegrestore/jpeg"
 	"jpegrestore/pix"
+	"jpegrestore/qcs"
 	"jpegrestore/report"
 	"jpegrestore/route"
 )
@@ -80,6 +82,18 @@ func journey(t *testing.T, store Store, format, model string, ensemble int) *Jou
 	m := NewModels(ModelConfig{Default: fixture(model), Ensemble: ensemble}, load)
 	t.Cleanup(func() { m.Close() })
 	return &Journey{Settings: Settings{Out: "/out", Format: format, Routes: route.Default()}, Models: m, Store: store}
+}
+
+// withQCS gives j's models the DCT projection with alpha.
+func withQCS(t *testing.T, j *Journey, alpha float64) *Journey {
+	t.Helper()
+	cfg := j.Models.cfg
+	cfg.QCS = alpha
+	load, _ := inferencetest.Loader(inferencetest.Identity)
+	j.Models.Close()
+	j.Models = NewModels(cfg, load)
+	t.Cleanup(func() { j.Models.Close() })
+	return j
 }
 
 func gradient(w, h, c int) pix.Image {
@@ -199,6 +213,9 @@ func TestResumeTag(t *testing.T) {
 		{"model", journey(t, store, FormatPNG, "conv", 1), false},
 		{"ensemble", journey(t, store, FormatPNG, "conv", 2), false},
 		{"same-again", journey(t, store, FormatPNG, "conv", 2), true},
+		{"qcs", withQCS(t, journey(t, store, FormatPNG, "conv", 2), 0.4), false},
+		{"qcs-again", withQCS(t, journey(t, store, FormatPNG, "conv", 2), 0.4), true},
+		{"qcs-other", withQCS(t, journey(t, store, FormatPNG, "conv", 2), 0.5), false},
 	} {
 		if got := restore(tc.j).Reason == report.ReasonDone; got != tc.done {
 			t.Errorf("%s: done = %v, want %v", tc.name, got, tc.done)
@@ -225,6 +242,10 @@ func TestTagNamesInt8(t *testing.T) {
 	set.Manifest = &inference.Manifest{SHA256: "f00d", Weights: inference.WeightsInt8}
 	if got, want := TagFor("abc", &set, s), "jpegrestore/v1 input=abc model=f00d weights=int8-qdq ensemble=1 tile=1376 format=png q=0 cmyk=0"; got != want {
 		t.Errorf("int8 tag %q, want %q", got, want)
+	}
+	set.QCS = 0.4
+	if got, want := TagFor("abc", &set, s), "jpegrestore/v1 input=abc model=f00d weights=int8-qdq ensemble=1 tile=1376 qcs=0.4 format=png q=0 cmyk=0"; got != want {
+		t.Errorf("projected tag %q, want %q", got, want)
 	}
 }
 
@@ -609,5 +630,44 @@ func TestResolveOnAWorker(t *testing.T) {
 	gone := ModelConfig{Found: map[string]string{"fast": filepath.Join(t.TempDir(), "fast.json")}}
 	if _, err := gone.Resolve("fast"); err == nil {
 		t.Error("a launcher's path that is not on the worker resolved")
+	}
+}
+
+// TestProjectStep: with QCS set, a restored image is the model's output projected onto what its
+// file says (package qcs), and the record says so; a file that cannot be projected (CMYK) keeps
+// the model's output and says why.
+func TestProjectStep(t *testing.T) {
+	cmyk, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", "image", "testdata", "video-001.cmyk.jpeg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := jpegOf(t, gradient(64, 48, 3), 20, jpeg.Metadata{})
+	store := newStore(map[string][]byte{"/in/a.jpg": src, "/in/cmyk.jpg": cmyk})
+	j := withQCS(t, journey(t, store, FormatPNG, "identity", 1), 0.3)
+	j.Settings.Routes = route.Routes{{Name: "all", MinQF: 1, MaxQF: 100}}
+	rec, err := j.Restore(context.Background(), Input{URI: "/in/a.jpg", Root: "/in"})
+	if err != nil || rec.Status != report.StatusRestored || rec.QCS != 0.3 || rec.QCSMoved == 0 || rec.QCSSkipped != "" {
+		t.Fatalf("record %+v, %v", rec, err)
+	}
+	// The identity model's output is the decoded image; projected, it is what qcs makes of it.
+	d, err := jpeg.Decode(src, jpeg.DecodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := jpeg.ReadCoefficients(src, d.Info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := qcs.Project(d.Image, c, 0.3)
+	if err != nil || moved != rec.QCSMoved {
+		t.Fatalf("qcs.Project moved %d (%v), the journey %d", moved, err, rec.QCSMoved)
+	}
+	m, err := png.Decode(bytes.NewReader(store.objs["/out/a.png"]))
+	if err != nil || !bytes.Equal(pix.FromStd(m).Pix, d.Image.Pix) {
+		t.Errorf("the output is not the projected image (%v)", err)
+	}
+	rec, err = j.Restore(context.Background(), Input{URI: "/in/cmyk.jpg", Root: "/in"})
+	if err != nil || rec.Status != report.StatusRestored || rec.QCS != 0 || !strings.Contains(rec.QCSSkipped, "cmyk") {
+		t.Errorf("CMYK record %+v, %v", rec, err)
 	}
 }

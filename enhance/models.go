@@ -52,6 +52,9 @@ type ModelConfig struct {
 	Dir string
 	// Ensemble and Tile apply to routes that set none (0: 1 and the model's default tile).
 	Ensemble, Tile int
+	// QCS is the alpha of the DCT projection that finishes every restored image (package qcs;
+	// SingleQCS suits files compressed once); 0, the default, leaves the model's output as it is.
+	QCS float64 `json:"qcs,omitempty"`
 	// Found maps the presets and paths the launcher resolved to their absolute manifest paths
 	// (WithFound), for workers that start in another folder on the same machine.
 	Found map[string]string `json:"found,omitempty"`
@@ -145,6 +148,8 @@ func isPath(nameOrPath string) bool {
 type Setting struct {
 	Manifest       *inference.Manifest
 	Ensemble, Tile int
+	// QCS is the projection's alpha, 0 for none (ModelConfig.QCS).
+	QCS float64
 }
 
 // Name names the model and its ensemble in rec.
@@ -218,7 +223,7 @@ func (m *Models) Setting(r route.Route) (Setting, error) {
 		}
 		m.manifests[model] = man
 	}
-	return setting(man, ensemble, tile)
+	return setting(man, ensemble, tile, m.cfg.QCS)
 }
 
 // checked holds the manifests this process has loaded and checked, by path, so that every
@@ -247,7 +252,10 @@ type SettingError struct{ Msg string }
 
 func (e *SettingError) Error() string { return e.Msg }
 
-func setting(man *inference.Manifest, ensemble, tile int) (Setting, error) {
+func setting(man *inference.Manifest, ensemble, tile int, qcs float64) (Setting, error) {
+	if qcs < 0 || qcs > 0.5 {
+		return Setting{}, &SettingError{fmt.Sprintf("qcs %g: want an alpha in (0, 0.5], or 0 for none", qcs)}
+	}
 	tc, err := inference.TileConfig{Tile: tile}.Resolve(man)
 	if err != nil {
 		def, derr := inference.TileConfig{}.Resolve(man)
@@ -258,7 +266,7 @@ func setting(man *inference.Manifest, ensemble, tile int) (Setting, error) {
 		return Setting{}, &SettingError{fmt.Sprintf("tile %d: the %s model needs a multiple of %d larger than its overlap of %d px: at least %d (by default %d)",
 			tile, man.Name, man.PadMultiple, def.Overlap, smallest, def.Tile)}
 	}
-	return Setting{Manifest: man, Ensemble: ensemble, Tile: tc.Tile}, nil
+	return Setting{Manifest: man, Ensemble: ensemble, Tile: tc.Tile, QCS: qcs}, nil
 }
 
 // For returns the model of a route (not a passthrough one), loading it on first use: the
@@ -285,7 +293,7 @@ func (m *Models) For(r route.Route) (*RouteModel, error) {
 		m.loaded[model] = l
 		m.manifests[model] = mod.Manifest
 	}
-	set, err := setting(l.model.Manifest, ensemble, tile)
+	set, err := setting(l.model.Manifest, ensemble, tile, m.cfg.QCS)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,7 +64,7 @@ type Result struct {
 // preload loads the models of the routes in this process, so that a missing, corrupt or
 // mismatched model fails before the pipeline starts (with Prism in-process the DoFns then share
 // the pools), and records in meta the models (name, weights, sha256: int8 or float), the device
-// asked for, the devices used and why they differ.
+// asked for, the devices used and why they differ, and the DCT projection's alpha.
 // release lets the models go.
 func preload(models enhance.ModelConfig, rt transforms.Runtime, routes route.Routes, meta map[string]any) (release func() error, err error) {
 	m := enhance.NewModels(models, rt.Loader())
@@ -96,6 +97,11 @@ func preload(models enhance.ModelConfig, rt transforms.Runtime, routes route.Rou
 		meta["device"] = string(cmp.Or(rt.Pool.Device, gpuworker.DeviceCPU))
 	}
 	meta[report.MetaModels] = strings.Join(names, ", ")
+	// The DCT projection that finishes each restored image (package qcs): its alpha, or off.
+	meta["qcs"] = "off"
+	if models.QCS > 0 {
+		meta["qcs"] = strconv.FormatFloat(models.QCS, 'g', -1, 64)
+	}
 	meta[report.MetaDeviceUsed] = strings.Join(used, ", ")
 	if len(notes) > 0 {
 		meta[report.MetaDeviceNote] = strings.Join(notes, "; ")

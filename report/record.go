@@ -66,6 +66,12 @@ type Record struct {
 	Model       string `json:"model,omitempty"`
 	ModelSHA256 string `json:"model_sha256,omitempty"`
 	Ensemble    int    `json:"ensemble,omitempty"`
+	// QCS is the alpha of the DCT projection that finished the restored image (package qcs), and
+	// QCSMoved how many coefficients it moved; QCSSkipped says why a restored image that asked
+	// for it was not projected (a CMYK file, say), and the model's output was kept as it was.
+	QCS        float64 `json:"qcs,omitempty"`
+	QCSMoved   int     `json:"qcs_moved,omitempty"`
+	QCSSkipped string  `json:"qcs_skipped,omitempty"`
 
 	// NRBefore and NRAfter are the no-reference JPEG quality scores of the input and of the
 	// output (higher is better, roughly 1..10); both 0 when not measured.

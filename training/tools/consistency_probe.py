@@ -76,28 +76,39 @@ def quantized(src, luma_q, chroma_q):
             np.round(_coefs(_down2(cr)) / chroma_q))
 
 
-def _clamp_plane(plane, c, q):
-    """_clamp_plane projects a float plane onto the bins of coefficients c; returns the change."""
+def _clamp_plane(plane, c, q, alpha=0.5):
+    """_clamp_plane moves a float plane's coefficients into [(c - alpha) q, (c + alpha) q]; returns
+    the change."""
     h, w = plane.shape
     f = _coefs(plane)
-    g = np.clip(f, (c - 0.5) * q, (c + 0.5) * q)
+    g = np.clip(f, (c - alpha) * q, (c + alpha) * q)
     return _unblocks(DCT8.T @ (g - f) @ DCT8)[:h, :w]
 
 
-def project(img, coefs, luma_q, chroma_q):
+def project(img, coefs, luma_q, chroma_q, alpha=0.5):
     """project clamps uint8 RGB `img` onto the bins of `coefs` (quantized()'s triple); returns uint8.
+    With alpha < 0.5 the bins are narrowed to alpha steps on either side of the file's value.
 
     A change of luma moves R, G and B equally; a change of a chroma sample at half resolution is
     spread over its 2x2 pixels (the least-squares inverse of the averaging).
     """
     y, cb, cr = rgb_to_ycc(img)
     h, w = y.shape
-    y = y + _clamp_plane(y, coefs[0], luma_q)
+    y = y + _clamp_plane(y, coefs[0], luma_q, alpha)
     out = []
     for plane, c in ((cb, coefs[1]), (cr, coefs[2])):
-        d = _clamp_plane(_down2(plane), c, chroma_q)
+        d = _clamp_plane(_down2(plane), c, chroma_q, alpha)
         out.append(plane + np.repeat(np.repeat(d, 2, 0), 2, 1)[:h, :w])
     return np.round(np.clip(ycc_to_rgb(y, *out), 0, 255)).astype(np.uint8)
+
+
+def outside(img, coefs, luma_q):
+    """outside returns, for the luma of uint8 RGB `img`, the share of coefficients outside the bins
+    of `coefs` and their mean distance beyond the bin's edge, in quantization steps (over all
+    coefficients): what the product can see of how far a restored image strays from its file."""
+    f = _coefs(rgb_to_ycc(img)[0]) / luma_q
+    beyond = np.maximum(np.abs(f - coefs[0]) - 0.5, 0)
+    return float(np.mean(beyond > 0)), float(np.mean(beyond))
 
 
 def bins(qf):
@@ -128,16 +139,25 @@ def main():
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-opt", required=True)
-    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--ckpt", required=True, help="a checkpoint, or an exported .onnx of the options' network")
     ap.add_argument("--val", default=DEFAULT_VAL)
     ap.add_argument("--cases", default="10,30,50,70,90,10>30,10>50,20>70,10>50@4,30>30")
     ap.add_argument("--every", type=int, default=1, help="use every n-th image")
+    ap.add_argument("--alpha", type=float, default=0.5, help="half-width of the kept bins, in steps")
     a = ap.parse_args()
     torch.set_num_threads(2)
-    net, _ = load_eval_net(a.ckpt, load_options(a.opt))
+    if a.ckpt.endswith(".onnx"):
+        from training.archs import build_arch
+        from training.models.grow import load_weights
+        net = build_arch(load_options(a.opt)["network_g"])
+        net.load_state_dict(load_weights(a.ckpt))
+        net.eval()
+    else:
+        net, _ = load_eval_net(a.ckpt, load_options(a.opt))
     images = load_eval_images(a.val)[::a.every]
-    print(f"{len(images)} images; gain over the JPEG in dB, mean over images")
-    print(f"{'case':>9} {'restored':>9} {'projected':>10} {'change':>7} {'worst':>7}")
+    print(f"{len(images)} images; gain over the JPEG in dB, mean over images; alpha {a.alpha}")
+    print(f"{'case':>9} {'restored':>9} {'projected':>10} {'change':>7} {'worst':>7}  "
+          "luma coefficients outside the bins: share (min..max), mean distance (min..max)")
     for case in a.cases.split(","):
         rows = []
         for _, gt in images:
@@ -146,11 +166,13 @@ def main():
             # Restore with the file's tables as degrade() gives them: luma then chroma, /255.
             qt = np.concatenate([luma.ravel(), chroma.ravel()]).astype(np.float32) / 255.0
             out = restore(net, lq, qt)
-            proj = project(out, quantized(src, luma, chroma), luma, chroma)
-            rows.append((psnr(lq, gt), psnr(out, gt), psnr(proj, gt)))
+            coefs = quantized(src, luma, chroma)
+            proj = project(out, coefs, luma, chroma, a.alpha)
+            rows.append((psnr(lq, gt), psnr(out, gt), psnr(proj, gt)) + outside(out, coefs, luma))
         r = np.asarray(rows)
         print(f"{case:>9} {np.mean(r[:, 1] - r[:, 0]):+9.3f} {np.mean(r[:, 2] - r[:, 0]):+10.3f} "
-              f"{np.mean(r[:, 2] - r[:, 1]):+7.3f} {np.min(r[:, 2] - r[:, 1]):+7.3f}", flush=True)
+              f"{np.mean(r[:, 2] - r[:, 1]):+7.3f} {np.min(r[:, 2] - r[:, 1]):+7.3f}  "
+              f"{np.min(r[:, 3]):.4f}..{np.max(r[:, 3]):.4f}  {np.min(r[:, 4]):.5f}..{np.max(r[:, 4]):.5f}", flush=True)
 
 
 if __name__ == "__main__":

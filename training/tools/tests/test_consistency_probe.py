@@ -1,7 +1,7 @@
 """consistency_probe tests: the projection moves towards the encoded image, lands in the bins, and\nleaves a decoded JPEG's luma (already in its bins) nearly alone."""
 import numpy as np
 
-from training.tools.consistency_probe import DCT8, bins, compress_case, project, quantized, rgb_to_ycc
+from training.tools.consistency_probe import DCT8, _blocks, bins, compress_case, outside, project, quantized, rgb_to_ycc
 
 
 def smooth_image(h=64, w=96):
@@ -45,3 +45,21 @@ def test_double_compression_case():
     src = smooth_image()
     lq, seen, qf = compress_case(src, "10>50@4")
     assert qf == 50 and seen.shape == src.shape and not np.array_equal(seen, src)
+
+
+def test_outside_and_narrow_bins():
+    src = smooth_image()
+    luma, chroma = bins(50)
+    coefs = quantized(src, luma, chroma)
+    assert outside(src, coefs, luma) == (0.0, 0.0)  # the encoder's own image is in its bins
+    noisy = np.clip(src + np.random.default_rng(3).normal(0, 12, src.shape), 0, 255).astype(np.uint8)
+    share, dist = outside(noisy, coefs, luma)
+    assert share > 0.01 and dist > 0
+    # Narrower bins pull harder: the luma ends nearer the file's coefficients.
+    wide, narrow = project(noisy, coefs, luma, chroma), project(noisy, coefs, luma, chroma, alpha=0.2)
+    assert outside(narrow, coefs, luma)[1] <= outside(wide, coefs, luma)[1] + 1e-3
+
+    def spread(img):
+        f = DCT8 @ np.stack([b for row in _blocks(rgb_to_ycc(img)[0] - 128) for b in row]) @ DCT8.T
+        return np.mean(np.abs(f / luma - coefs[0].reshape(-1, 8, 8)))
+    assert spread(narrow) < spread(wide)
