@@ -671,3 +671,37 @@ func TestProjectStep(t *testing.T) {
 		t.Errorf("CMYK record %+v, %v", rec, err)
 	}
 }
+
+// TestProjectAuto: with QCSAuto, a file saved again after a coarser compression is not projected
+// (its record says so), and a file saved once is.
+func TestProjectAuto(t *testing.T) {
+	src := pix.New(192, 192, 3)
+	for i := range src.Pix {
+		src.Pix[i] = uint8((i*7919)%251/2 + (i/576)%64)
+	}
+	once := jpegOf(t, src, 30, jpeg.Metadata{})
+	first, err := jpeg.Decode(jpegOf(t, src, 10, jpeg.Metadata{}), jpeg.DecodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	twice := jpegOf(t, first.Image, 30, jpeg.Metadata{})
+	store := newStore(map[string][]byte{"/in/once.jpg": once, "/in/twice.jpg": twice})
+	j := journey(t, store, FormatPNG, "identity", 1)
+	j.Models.cfg.QCSAuto = true
+	j = withQCS(t, j, SingleQCS)
+	for _, tc := range []struct {
+		name      string
+		projected bool
+	}{{"once.jpg", true}, {"twice.jpg", false}} {
+		rec, err := j.Restore(context.Background(), Input{URI: "/in/" + tc.name, Root: "/in"})
+		if err != nil || rec.Status != report.StatusRestored {
+			t.Fatalf("%s: %+v, %v", tc.name, rec, err)
+		}
+		if got := rec.QCS > 0; got != tc.projected || (!got && !strings.Contains(rec.QCSSkipped, "re-saved")) {
+			t.Errorf("%s: qcs %g, skipped %q; want projected %v", tc.name, rec.QCS, rec.QCSSkipped, tc.projected)
+		}
+		if !strings.Contains(rec.Tag, "qcs=auto:0.4") {
+			t.Errorf("%s: tag %q does not name the gate", tc.name, rec.Tag)
+		}
+	}
+}

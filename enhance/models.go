@@ -54,7 +54,10 @@ type ModelConfig struct {
 	Ensemble, Tile int
 	// QCS is the alpha of the DCT projection that finishes every restored image (package qcs;
 	// SingleQCS suits files compressed once); 0, the default, leaves the model's output as it is.
-	QCS float64 `json:"qcs,omitempty"`
+	// With QCSAuto a file whose coefficients show an earlier, coarser compression on the same
+	// grid (qcs.DoubleQuantized) is not projected.
+	QCS     float64 `json:"qcs,omitempty"`
+	QCSAuto bool    `json:"qcs_auto,omitempty"`
 	// Found maps the presets and paths the launcher resolved to their absolute manifest paths
 	// (WithFound), for workers that start in another folder on the same machine.
 	Found map[string]string `json:"found,omitempty"`
@@ -148,8 +151,9 @@ func isPath(nameOrPath string) bool {
 type Setting struct {
 	Manifest       *inference.Manifest
 	Ensemble, Tile int
-	// QCS is the projection's alpha, 0 for none (ModelConfig.QCS).
-	QCS float64
+	// QCS is the projection's alpha, 0 for none, and QCSAuto its gate (ModelConfig.QCS, QCSAuto).
+	QCS     float64
+	QCSAuto bool
 }
 
 // Name names the model and its ensemble in rec.
@@ -223,7 +227,7 @@ func (m *Models) Setting(r route.Route) (Setting, error) {
 		}
 		m.manifests[model] = man
 	}
-	return setting(man, ensemble, tile, m.cfg.QCS)
+	return setting(man, ensemble, tile, m.cfg)
 }
 
 // checked holds the manifests this process has loaded and checked, by path, so that every
@@ -252,9 +256,9 @@ type SettingError struct{ Msg string }
 
 func (e *SettingError) Error() string { return e.Msg }
 
-func setting(man *inference.Manifest, ensemble, tile int, qcs float64) (Setting, error) {
-	if qcs < 0 || qcs > 0.5 {
-		return Setting{}, &SettingError{fmt.Sprintf("qcs %g: want an alpha in (0, 0.5], or 0 for none", qcs)}
+func setting(man *inference.Manifest, ensemble, tile int, cfg ModelConfig) (Setting, error) {
+	if cfg.QCS < 0 || cfg.QCS > 0.5 || (cfg.QCSAuto && cfg.QCS == 0) {
+		return Setting{}, &SettingError{fmt.Sprintf("qcs %g: want an alpha in (0, 0.5], or 0 for none", cfg.QCS)}
 	}
 	tc, err := inference.TileConfig{Tile: tile}.Resolve(man)
 	if err != nil {
@@ -266,7 +270,7 @@ func setting(man *inference.Manifest, ensemble, tile int, qcs float64) (Setting,
 		return Setting{}, &SettingError{fmt.Sprintf("tile %d: the %s model needs a multiple of %d larger than its overlap of %d px: at least %d (by default %d)",
 			tile, man.Name, man.PadMultiple, def.Overlap, smallest, def.Tile)}
 	}
-	return Setting{Manifest: man, Ensemble: ensemble, Tile: tc.Tile, QCS: qcs}, nil
+	return Setting{Manifest: man, Ensemble: ensemble, Tile: tc.Tile, QCS: cfg.QCS, QCSAuto: cfg.QCSAuto}, nil
 }
 
 // For returns the model of a route (not a passthrough one), loading it on first use: the
@@ -293,7 +297,7 @@ func (m *Models) For(r route.Route) (*RouteModel, error) {
 		m.loaded[model] = l
 		m.manifests[model] = mod.Manifest
 	}
-	set, err := setting(l.model.Manifest, ensemble, tile, m.cfg.QCS)
+	set, err := setting(l.model.Manifest, ensemble, tile, m.cfg)
 	if err != nil {
 		return nil, err
 	}

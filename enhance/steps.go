@@ -268,8 +268,8 @@ const SingleQCS = 0.4
 
 // project finishes a restored image with the DCT projection onto what its file says (package
 // qcs), when the route's setting asks for it, and adds the time to the enhance stage. A file it
-// cannot project (CMYK or YCCK, odd sampling factors) keeps the model's output, and its record
-// says why (QCSSkipped).
+// cannot project (CMYK or YCCK, odd sampling factors), or, with QCSAuto, one saved again after a
+// coarser compression, keeps the model's output, and its record says why (QCSSkipped).
 func project(rec *report.Record, set Setting, img pix.Image, data []byte, info *jpeg.Info) {
 	if set.QCS == 0 {
 		return
@@ -277,6 +277,12 @@ func project(rec *report.Record, set Setting, img pix.Image, data []byte, info *
 	t := time.Now()
 	defer func() { rec.Timings[report.StageEnhance] += since(t) }()
 	c, err := jpeg.ReadCoefficients(data, info)
+	if err == nil && set.QCSAuto {
+		if score := qcs.DoubleQuantized(c); score > qcs.DoubleQuantizedAbove {
+			rec.QCSSkipped = fmt.Sprintf("re-saved: its coefficients were quantized twice (score %.3f over %g)", score, qcs.DoubleQuantizedAbove)
+			return
+		}
+	}
 	moved := 0
 	if err == nil {
 		moved, err = qcs.Project(img, c, set.QCS)

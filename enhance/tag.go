@@ -21,7 +21,8 @@ func contentHash(data []byte) string {
 // TagFor identifies an output: the input's content hash, the model that restored it (set nil: a
 // passthrough) with its ensemble and tile, and the output settings. An existing output with the
 // same tag is complete (writes are atomic) and is not redone. The DCT projection's alpha is named
-// when there was one (qcs=0.4), so outputs made without it, or with another, are redone. An int8 model's tag says so
+// when there was one (qcs=0.4, or qcs=auto:0.4 with its gate), so outputs made without it, or with
+// another, are redone. An int8 model's tag says so
 // (weights=int8-qdq) besides its sha256; a float model's says nothing more, as before int8 came.
 func TagFor(inputSHA string, set *Setting, s Settings) string {
 	model := "passthrough"
@@ -31,7 +32,10 @@ func TagFor(inputSHA string, set *Setting, s Settings) string {
 			model += " weights=" + inference.WeightsInt8
 		}
 		model += fmt.Sprintf(" ensemble=%d tile=%d", set.Ensemble, set.Tile)
-		if set.QCS > 0 {
+		switch {
+		case set.QCS > 0 && set.QCSAuto:
+			model += fmt.Sprintf(" qcs=auto:%g", set.QCS)
+		case set.QCS > 0:
 			model += fmt.Sprintf(" qcs=%g", set.QCS)
 		}
 	}

@@ -101,6 +101,9 @@ func preload(models enhance.ModelConfig, rt transforms.Runtime, routes route.Rou
 	meta["qcs"] = "off"
 	if models.QCS > 0 {
 		meta["qcs"] = strconv.FormatFloat(models.QCS, 'g', -1, 64)
+		if models.QCSAuto {
+			meta["qcs"] = "auto:" + meta["qcs"].(string)
+		}
 	}
 	meta[report.MetaDeviceUsed] = strings.Join(used, ", ")
 	if len(notes) > 0 {

@@ -42,37 +42,52 @@ var basis = func() (b [8][8]float32) {
 	return b
 }()
 
+// The DCT's cosines: ck = cos(kπ/16)/2, c0 = 1/(2√2), as basis holds them.
+var (
+	c0 = basis[0][0]
+	c1 = basis[1][0]
+	c2 = basis[2][0]
+	c3 = basis[3][0]
+	c4 = basis[4][0]
+	c5 = basis[5][0]
+	c6 = basis[6][0]
+	c7 = basis[7][0]
+)
+
 // dct8 transforms the 8 values at v[o], v[o+st], ... v[o+7st] in place (forward: the DCT;
-// inverse: its transpose), splitting each sum into its even and odd halves.
+// inverse: its transpose), with the even/odd butterflies of the 8-point DCT.
 func dct8(v *[64]float32, o, st int, inverse bool) {
-	var in, out [8]float32
-	for i := range in {
-		in[i] = v[o+i*st]
-	}
+	x0, x1, x2, x3 := v[o], v[o+st], v[o+2*st], v[o+3*st]
+	x4, x5, x6, x7 := v[o+4*st], v[o+5*st], v[o+6*st], v[o+7*st]
 	if !inverse {
-		var e, d [4]float32
-		for x := 0; x < 4; x++ {
-			e[x], d[x] = in[x]+in[7-x], in[x]-in[7-x]
-		}
-		for u := 0; u < 8; u += 2 {
-			b := &basis[u]
-			out[u] = b[0]*e[0] + b[1]*e[1] + b[2]*e[2] + b[3]*e[3]
-			c := &basis[u+1]
-			out[u+1] = c[0]*d[0] + c[1]*d[1] + c[2]*d[2] + c[3]*d[3]
-		}
-	} else {
-		for x := 0; x < 4; x++ {
-			var e, d float32
-			for u := 0; u < 8; u += 2 {
-				e += basis[u][x] * in[u]
-				d += basis[u+1][x] * in[u+1]
-			}
-			out[x], out[7-x] = e+d, e-d
-		}
+		e0, e1, e2, e3 := x0+x7, x1+x6, x2+x5, x3+x4
+		d0, d1, d2, d3 := x0-x7, x1-x6, x2-x5, x3-x4
+		p, q := e0+e3, e1+e2
+		r, t := e0-e3, e1-e2
+		v[o] = c0 * (p + q)
+		v[o+4*st] = c4 * (p - q)
+		v[o+2*st] = c2*r + c6*t
+		v[o+6*st] = c6*r - c2*t
+		v[o+st] = c1*d0 + c3*d1 + c5*d2 + c7*d3
+		v[o+3*st] = c3*d0 - c7*d1 - c1*d2 - c5*d3
+		v[o+5*st] = c5*d0 - c1*d1 + c7*d2 + c3*d3
+		v[o+7*st] = c7*d0 - c5*d1 + c3*d2 - c1*d3
+		return
 	}
-	for i := range out {
-		v[o+i*st] = out[i]
-	}
+	// x holds coefficients 0..7 here.
+	p, q := c0*x0, c4*x4
+	r := c2*x2 + c6*x6
+	t := c6*x2 - c2*x6
+	e0, e3 := p+q+r, p+q-r
+	e1, e2 := p-q+t, p-q-t
+	d0 := c1*x1 + c3*x3 + c5*x5 + c7*x7
+	d1 := c3*x1 - c7*x3 - c1*x5 - c5*x7
+	d2 := c5*x1 - c1*x3 + c7*x5 + c3*x7
+	d3 := c7*x1 - c5*x3 + c3*x5 - c1*x7
+	v[o], v[o+7*st] = e0+d0, e0-d0
+	v[o+st], v[o+6*st] = e1+d1, e1-d1
+	v[o+2*st], v[o+5*st] = e2+d2, e2-d2
+	v[o+3*st], v[o+4*st] = e3+d3, e3-d3
 }
 
 // fdct returns the DCT of the 8×8 block s (row-major, s[y*8+x]), as F[v*8+u].

@@ -151,7 +151,7 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.modelsDir, "models", "", "folder of the shipped models (default: models/ of the checkout or beside the binary, or $"+enhance.ModelsDirEnv+")")
 	m.pool.register(fs)
 	fs.IntVar(&m.ensemble, "ensemble", 0, "self-ensemble size 1, 2, 4 or 8 for routes that set none (default 1)")
-	fs.StringVar(&m.qcs, "qcs", "off", fmt.Sprintf("finish each restored image by moving every DCT coefficient that lies more than this many quantization steps from the file's own back to that distance (0.5: the file's own rounding interval). For files compressed once (camera, scanner or export originals; the eval protocol) %g adds 0.02-0.07 dB at QF 10-70; on re-saved JPEGs it loses 0.03-0.11 dB. off: the model's output as it is", enhance.SingleQCS))
+	fs.StringVar(&m.qcs, "qcs", "off", fmt.Sprintf("finish each restored image by moving every DCT coefficient that lies more than ALPHA quantization steps from the file's own back to that distance (0.5: the file's own rounding interval). For files compressed once (camera, scanner or export originals; the eval protocol) %g adds 0.02-0.11 dB at QF 10-70; on re-saved JPEGs it loses 0.03-0.17 dB. auto: %g, but not on files whose coefficients show an earlier, coarser compression on the same grid (a crop before the re-save is not seen). off: the model's output as it is", enhance.SingleQCS, enhance.SingleQCS))
 	fs.IntVar(&m.tile, "tile", 0, "tile side in pixels, a multiple of 16 (default 512, larger for models whose overlap would dominate it: 1024 for fast, 1376 for best)")
 	fs.StringVar(&m.workers, "workers", "", "HOST:PORT[,HOST:PORT...] of jpegrestore serve processes (Open Inference Protocol) that run the model instead of this process; the tiling and self-ensemble stay here")
 	fs.IntVar(&m.workersInFlight, "workers-inflight", 0, "most tiles sent to one --workers server at once (default 8)")
@@ -175,11 +175,15 @@ func (m *modelFlags) config() (enhance.ModelConfig, transforms.Runtime, error) {
 	if m.tile < 0 {
 		return fail("--tile %d: want a positive tile side (the model says which are valid)", m.tile)
 	}
-	qcs := 0.0
-	if m.qcs != "off" {
+	qcs, qcsAuto := 0.0, false
+	switch m.qcs {
+	case "off":
+	case "auto":
+		qcs, qcsAuto = enhance.SingleQCS, true
+	default:
 		v, err := strconv.ParseFloat(m.qcs, 64)
 		if err != nil || !(v > 0 && v <= 0.5) {
-			return fail("--qcs %s: want a number in (0, 0.5], or off", m.qcs)
+			return fail("--qcs %s: want auto, a number in (0, 0.5], or off", m.qcs)
 		}
 		qcs = v
 	}
@@ -197,7 +201,7 @@ func (m *modelFlags) config() (enhance.ModelConfig, transforms.Runtime, error) {
 		}
 		rt = transforms.Runtime{Workers: addrs, Remote: oip.ClientOptions{InFlight: m.workersInFlight}}
 	}
-	return enhance.ModelConfig{Default: def, Dir: m.modelsDir, Ensemble: m.ensemble, Tile: m.tile, QCS: qcs}, rt, nil
+	return enhance.ModelConfig{Default: def, Dir: m.modelsDir, Ensemble: m.ensemble, Tile: m.tile, QCS: qcs, QCSAuto: qcsAuto}, rt, nil
 }
 
 // workerAddrs splits a --workers list into HOST:PORT addresses.

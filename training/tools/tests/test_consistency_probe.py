@@ -1,7 +1,7 @@
 """consistency_probe tests: the projection moves towards the encoded image, lands in the bins, and\nleaves a decoded JPEG's luma (already in its bins) nearly alone."""
 import numpy as np
 
-from training.tools.consistency_probe import DCT8, _blocks, bins, compress_case, outside, project, quantized, rgb_to_ycc
+from training.tools.consistency_probe import DCT8, _blocks, bins, compress_case, double_quantized, outside, project, quantized, rgb_to_ycc
 
 
 def smooth_image(h=64, w=96):
@@ -63,3 +63,16 @@ def test_outside_and_narrow_bins():
         f = DCT8 @ np.stack([b for row in _blocks(rgb_to_ycc(img)[0] - 128) for b in row]) @ DCT8.T
         return np.mean(np.abs(f / luma - coefs[0].reshape(-1, 8, 8)))
     assert spread(narrow) < spread(wide)
+
+
+def test_double_quantized_tells_a_resaved_file():
+    rng = np.random.default_rng(4)
+    # A textured image: enough coefficients for the histograms.
+    src = np.clip(smooth_image(256, 256).astype(float) + rng.normal(0, 25, (256, 256, 3)), 0, 255).astype(np.uint8)
+    scores = {}
+    for case in ("30", "70", "10>30", "30>70"):
+        _, seen, qf = compress_case(src, case)
+        luma, chroma = bins(qf)
+        scores[case] = double_quantized(quantized(seen, luma, chroma)[0])
+    assert scores["30"] < 0.02 and scores["70"] < 0.02, scores
+    assert scores["10>30"] > 0.2 and scores["30>70"] > 0.2, scores
