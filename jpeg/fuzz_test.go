@@ -46,8 +46,8 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// FuzzDecode: decoding never crashes; a decoded image has the size the header gave, and it
-// survives a PNG and a JPEG encode.
+// FuzzDecode: decoding never crashes; a decoded image has the size the header gave, it survives
+// a PNG and a JPEG encode, and its coefficients read.
 func FuzzDecode(f *testing.F) {
 	if testing.Short() {
 		f.Skip("fuzzing in -short mode")
@@ -73,6 +73,22 @@ func FuzzDecode(f *testing.F) {
 		}
 		if _, err := EncodePNG(d.Image, Metadata{ICC: d.Info.ICC}, png.BestSpeed); err != nil {
 			t.Fatalf("PNG encode: %v", err)
+		}
+		// What decodes has coefficients to read (for --qcs), or a typed error.
+		c, err := ReadCoefficients(data, d.Info)
+		if err != nil {
+			if Reason(err) == "" {
+				t.Fatalf("untyped coefficients error %v", err)
+			}
+			return
+		}
+		if len(c.Components) != len(d.Info.Components) || c.Width != d.Info.Width || c.Height != d.Info.Height {
+			t.Fatalf("coefficients %v for a %dx%d header with %d components", c, d.Info.Width, d.Info.Height, len(d.Info.Components))
+		}
+		for _, cc := range c.Components {
+			if len(cc.Coef) != cc.BlocksW*cc.BlocksH*64 {
+				t.Fatalf("%d coefficients for %dx%d blocks", len(cc.Coef), cc.BlocksW, cc.BlocksH)
+			}
 		}
 	})
 }

@@ -27,8 +27,9 @@ const histogramCap = 2048
 // quantization of coarsely quantized values cannot reach some values (QF 10 then 30: only
 // multiples of about 3), so the histogram rises again past the empty ones. The score is how much
 // h(n+1) exceeds h(n) beyond twice its Poisson noise, summed over n ≥ 1 where h(n+1) ≥ 20 and over
-// the first 20 AC positions, divided by their values with n ≥ 1. It is the same as
-// consistency_probe.py's double_quantized.
+// the first 20 AC positions, divided by their values with n ≥ 1: the formula of
+// consistency_probe.py's double_quantized, which the thresholds were measured with (there on the
+// coefficients of a float re-enactment of the encoder, here on the file's own).
 //
 // It does not see a first compression on another grid (the image was cropped before it was saved
 // again), nor one finer than the last; its score for a small image (few blocks) is noisier.
