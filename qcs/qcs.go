@@ -11,7 +11,9 @@
 // (models/*.md, Projection).
 //
 // It reads the coefficients from the file (jpeg.ReadCoefficients), so it sees exactly what the
-// decoder saw; the image must be in the file's stored orientation.
+// decoder saw; the image must be in the file's stored orientation. The chroma averaging is
+// libjpeg's (a box over the sampling factors); for an encoder that filters otherwise before it
+// subsamples, the chroma bins are only approximately where its image lay.
 package qcs
 
 import (
