@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"image/png"
 	"io/fs"
+	"math"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -672,12 +674,23 @@ func TestProjectStep(t *testing.T) {
 	}
 }
 
-// TestProjectAuto: with QCSAuto, a file saved again after a coarser compression is not projected
-// (its record says so), and a file saved once is.
+// TestProjectAuto: with QCSAuto, a file saved again after a coarser compression, on the same grid
+// or after a crop, is not projected (its record says why), and a file saved once is.
 func TestProjectAuto(t *testing.T) {
-	src := pix.New(192, 192, 3)
-	for i := range src.Pix {
-		src.Pix[i] = uint8((i*7919)%251/2 + (i/576)%64)
+	// A smooth scene with edges and texture: enough coefficients for DoubleQuantized's
+	// histograms, and nothing periodic for ShiftedGrid to take for an earlier grid.
+	src := pix.New(256, 192, 3)
+	r := rand.New(rand.NewSource(1))
+	for y := 0; y < src.H; y++ {
+		for x := 0; x < src.W; x++ {
+			for k := 0; k < 3; k++ {
+				v := 100 + 50*math.Sin(float64(x)/13+float64(k)) + 40*math.Cos(float64(y)/9) + 12*r.NormFloat64()
+				if (x/29+y/37)%2 == 0 {
+					v += 30
+				}
+				src.Pix[(y*src.W+x)*3+k] = uint8(max(0, min(255, v)))
+			}
+		}
 	}
 	once := jpegOf(t, src, 30, jpeg.Metadata{})
 	first, err := jpeg.Decode(jpegOf(t, src, 10, jpeg.Metadata{}), jpeg.DecodeOptions{})
@@ -685,19 +698,30 @@ func TestProjectAuto(t *testing.T) {
 		t.Fatal(err)
 	}
 	twice := jpegOf(t, first.Image, 30, jpeg.Metadata{})
-	store := newStore(map[string][]byte{"/in/once.jpg": once, "/in/twice.jpg": twice})
+	// Saved at QF 20, cropped by 4 pixels on the top and left, saved again at QF 70.
+	f20, err := jpeg.Decode(jpegOf(t, src, 20, jpeg.Metadata{}), jpeg.DecodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := pix.New(f20.Image.W-4, f20.Image.H-4, 3)
+	for y := 0; y < c.H; y++ {
+		copy(c.Pix[y*c.W*3:(y+1)*c.W*3], f20.Image.Pix[((y+4)*f20.Image.W+4)*3:])
+	}
+	cropped := jpegOf(t, c, 70, jpeg.Metadata{})
+	store := newStore(map[string][]byte{"/in/once.jpg": once, "/in/twice.jpg": twice, "/in/cropped.jpg": cropped})
 	j := journey(t, store, FormatPNG, "identity", 1)
 	j.Models.cfg.QCSAuto = true
 	j = withQCS(t, j, SingleQCS)
 	for _, tc := range []struct {
 		name      string
 		projected bool
-	}{{"once.jpg", true}, {"twice.jpg", false}} {
+		why       string
+	}{{"once.jpg", true, ""}, {"twice.jpg", false, "quantized twice"}, {"cropped.jpg", false, "another grid"}} {
 		rec, err := j.Restore(context.Background(), Input{URI: "/in/" + tc.name, Root: "/in"})
 		if err != nil || rec.Status != report.StatusRestored {
 			t.Fatalf("%s: %+v, %v", tc.name, rec, err)
 		}
-		if got := rec.QCS > 0; got != tc.projected || (!got && !strings.Contains(rec.QCSSkipped, "re-saved")) {
+		if got := rec.QCS > 0; got != tc.projected || !strings.Contains(rec.QCSSkipped, tc.why) {
 			t.Errorf("%s: qcs %g, skipped %q; want projected %v", tc.name, rec.QCS, rec.QCSSkipped, tc.projected)
 		}
 		if !strings.Contains(rec.Tag, "qcs=auto:0.4") {

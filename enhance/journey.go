@@ -113,10 +113,11 @@ func (j *Journey) convert(ctx context.Context, rec *report.Record, data []byte, 
 	}
 	rec.NRBefore, rec.BlockinessBefore = measureNR(rec, img)
 	if rm != nil {
+		decoded := img
 		if img, err = restore(ctx, rec, rm, img, p.Info); err != nil {
 			return nil, err
 		}
-		project(rec, rm.Setting, img, data, p.Info)
+		project(rec, rm.Setting, decoded, img, data, p.Info)
 		rec.NRAfter, rec.BlockinessAfter = measureNR(rec, img)
 	} else {
 		rec.NRAfter, rec.BlockinessAfter = rec.NRBefore, rec.BlockinessBefore
@@ -213,7 +214,7 @@ func (j *Journey) EvalAt(ctx context.Context, ref *Reference, qf int) report.Rec
 	if err != nil {
 		return ended(rec, err)
 	}
-	project(&rec, rm.Setting, out, compressed, d.Info)
+	project(&rec, rm.Setting, d.Image, out, compressed, d.Info)
 	t := time.Now()
 	err = measureRef(&rec, ref.Image, d.Image, out)
 	rec.Timings[report.StageMeasure] = since(t)

@@ -54,8 +54,8 @@ type ModelConfig struct {
 	Ensemble, Tile int
 	// QCS is the alpha of the DCT projection that finishes every restored image (package qcs;
 	// SingleQCS suits files compressed once); 0, the default, leaves the model's output as it is.
-	// With QCSAuto a file whose coefficients show an earlier, coarser compression on the same
-	// grid (qcs.DoubleQuantized) is not projected.
+	// With QCSAuto a file that shows an earlier compression (qcs.DoubleQuantized on the same grid,
+	// qcs.ShiftedGrid on another) is not projected.
 	QCS     float64 `json:"qcs,omitempty"`
 	QCSAuto bool    `json:"qcs_auto,omitempty"`
 	// Found maps the presets and paths the launcher resolved to their absolute manifest paths

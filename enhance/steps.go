@@ -268,9 +268,10 @@ const SingleQCS = 0.4
 
 // project finishes a restored image with the DCT projection onto what its file says (package
 // qcs), when the route's setting asks for it, and adds the time to the enhance stage. A file it
-// cannot project (CMYK or YCCK, odd sampling factors), or, with QCSAuto, one saved again after a
-// coarser compression, keeps the model's output, and its record says why (QCSSkipped).
-func project(rec *report.Record, set Setting, img pix.Image, data []byte, info *jpeg.Info) {
+// cannot project (CMYK or YCCK, odd sampling factors), or, with QCSAuto, one that shows an earlier
+// compression (decoded: the image as decoded), keeps the model's output, and its record says why
+// (QCSSkipped).
+func project(rec *report.Record, set Setting, decoded, img pix.Image, data []byte, info *jpeg.Info) {
 	if set.QCS == 0 {
 		return
 	}
@@ -280,6 +281,10 @@ func project(rec *report.Record, set Setting, img pix.Image, data []byte, info *
 	if err == nil && set.QCSAuto {
 		if score := qcs.DoubleQuantized(c); score > qcs.DoubleQuantizedAbove {
 			rec.QCSSkipped = fmt.Sprintf("re-saved: its coefficients were quantized twice (score %.3f over %g)", score, qcs.DoubleQuantizedAbove)
+			return
+		}
+		if score := qcs.ShiftedGrid(decoded); score > qcs.ShiftedGridAbove {
+			rec.QCSSkipped = fmt.Sprintf("re-saved: it shows an earlier compression on another grid (score %.3f over %g)", score, qcs.ShiftedGridAbove)
 			return
 		}
 	}

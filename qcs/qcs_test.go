@@ -294,3 +294,63 @@ func TestDoubleQuantized(t *testing.T) {
 		t.Error("no components: a score")
 	}
 }
+
+// ShiftedGrid tells an image compressed on one grid and again on another (a crop between the
+// saves) from one compressed once.
+func TestShiftedGrid(t *testing.T) {
+	// A smooth scene with edges and a little noise: photo()'s heavy noise would bury the earlier
+	// grid's DC steps under the later compression's error, as little in photographs does.
+	src := pix.New(320, 256, 3)
+	r := rand.New(rand.NewSource(7))
+	for y := 0; y < src.H; y++ {
+		for x := 0; x < src.W; x++ {
+			for k := 0; k < 3; k++ {
+				v := 90 + 60*math.Sin(float64(x)/23+float64(k)) + 40*math.Cos(float64(y)/17) + r.Float64()*4
+				if (x/29+y/37)%2 == 0 {
+					v += 30
+				}
+				src.Pix[(y*src.W+x)*3+k] = uint8(max(0, min(255, v)))
+			}
+		}
+	}
+	save := func(m pix.Image, qf int) pix.Image {
+		_, d, _ := compress(t, m, qf, jpeg.Sub420)
+		return d.Image
+	}
+	crop := func(m pix.Image, dy, dx int) pix.Image {
+		out := pix.New(m.W-dx, m.H-dy, m.C)
+		for y := 0; y < out.H; y++ {
+			copy(out.Pix[y*out.W*m.C:(y+1)*out.W*m.C], m.Pix[((y+dy)*m.W+dx)*m.C:])
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		img     pix.Image
+		shifted bool
+	}{
+		{"50", save(src, 50), false},
+		{"90", save(src, 90), false},
+		{"30>70", save(save(src, 30), 70), false}, // the same grid: DoubleQuantized's case
+		{"20>70@4", save(crop(save(src, 20), 4, 4), 70), true},
+		{"50>90@3,5", save(crop(save(src, 50), 3, 5), 90), true},
+	} {
+		score := ShiftedGrid(tc.img)
+		t.Logf("%s: %.3f", tc.name, score)
+		if got := score > ShiftedGridAbove; got != tc.shifted {
+			t.Errorf("%s: score %.3f, shifted %v, want %v", tc.name, score, got, tc.shifted)
+		}
+	}
+	if ShiftedGrid(pix.New(12, 12, 3)) != 0 {
+		t.Error("an image too small for a shifted block: a score")
+	}
+}
+
+// BenchmarkShiftedGrid: the score of a 12 MP image (it samples 1024 blocks whatever the size).
+func BenchmarkShiftedGrid(b *testing.B) {
+	img, _, _ := benchImage(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ShiftedGrid(img)
+	}
+}

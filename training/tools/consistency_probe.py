@@ -134,6 +134,39 @@ def double_quantized(luma, min_count=20):
     return up / max(total, 1.0)
 
 
+# qcs.DoubleQuantizedAbove and qcs.ShiftedGridAbove: `--qcs auto` leaves a file alone above either.
+DOUBLE_QUANTIZED_ABOVE = 0.05
+SHIFTED_GRID_ABOVE = 0.25
+
+# The periods searched for an earlier grid's DC step, and how many blocks are sampled per shift.
+SHIFT_PERIODS = np.arange(6.0, 121.0)
+SHIFT_BLOCKS = 1024
+
+
+def shifted_grid(img):
+    """shifted_grid scores the sign of an earlier compression on another 8x8 grid in decoded uint8
+    RGB `img` (a crop between two saves). On the grid of that compression the blocks' luma DC values
+    (sum / 8) lie near multiples of its DC step q1, whatever came after; on other grids they do not.
+    For each grid shifted by (dy, dx), both non-zero (a shift along one axis shares the final grid's
+    rows or columns and shows its step), and each period q in SHIFT_PERIODS, the periodicity is
+    |mean(exp(2 pi i DC / q))| over SHIFT_BLOCKS blocks spread over the image; the score is the
+    largest excess of one shift over the median of all shifts at the same period. qcs.ShiftedGrid is
+    this in Go."""
+    y = rgb_to_ycc(img)[0]
+    h, w = (y.shape[0] - 7) // 8, (y.shape[1] - 7) // 8  # blocks that fit at every shift
+    if h < 1 or w < 1:
+        return 0.0
+    idx = np.linspace(0, h * w - 1, min(SHIFT_BLOCKS, h * w)).astype(np.int64)
+    by, bx = idx // w, idx % w
+    p = []
+    for dy in range(1, 8):
+        for dx in range(1, 8):
+            dc = np.array([y[dy + 8 * j:dy + 8 * j + 8, dx + 8 * i:dx + 8 * i + 8].sum() for j, i in zip(by, bx)]) / 8
+            p.append(np.abs(np.exp(2j * np.pi * dc[None, :] / SHIFT_PERIODS[:, None]).mean(axis=1)))
+    p = np.asarray(p)
+    return float(np.max(p.max(axis=0) - np.median(p, axis=0)))
+
+
 def bins(qf):
     """bins returns libjpeg's (luma, chroma) quantization tables at quality qf as 8x8 float arrays."""
     return tuple(np.asarray(t, dtype=np.float64).reshape(8, 8) for t in ijg_tables(qf))
@@ -179,9 +212,9 @@ def main():
         net, _ = load_eval_net(a.ckpt, load_options(a.opt))
     images = load_eval_images(a.val)[::a.every]
     print(f"{len(images)} images; gain over the JPEG in dB, mean over images; alpha {a.alpha}")
-    print(f"{'case':>9} {'restored':>9} {'projected':>10} {'change':>7} {'worst':>7}  "
+    print(f"{'case':>9} {'restored':>9} {'projected':>10} {'change':>7} {'worst':>7} {'auto':>7} {'kept':>5}  "
           "luma coefficients outside the bins: share (min..max), mean distance (min..max); "
-          "double_quantized (min..max)")
+          "double_quantized (min..max); shifted_grid (min..max)")
     for case in a.cases.split(","):
         rows = []
         for _, gt in images:
@@ -192,13 +225,16 @@ def main():
             out = restore(net, lq, qt)
             coefs = quantized(src, luma, chroma)
             proj = project(out, coefs, luma, chroma, a.alpha)
+            dq, sg = double_quantized(coefs[0]), shifted_grid(lq)
+            auto = proj if dq <= DOUBLE_QUANTIZED_ABOVE and sg <= SHIFTED_GRID_ABOVE else out
             rows.append((psnr(lq, gt), psnr(out, gt), psnr(proj, gt)) + outside(out, coefs, luma)
-                        + (double_quantized(coefs[0]),))
+                        + (dq, sg, psnr(auto, gt), float(auto is proj)))
         r = np.asarray(rows)
         print(f"{case:>9} {np.mean(r[:, 1] - r[:, 0]):+9.3f} {np.mean(r[:, 2] - r[:, 0]):+10.3f} "
-              f"{np.mean(r[:, 2] - r[:, 1]):+7.3f} {np.min(r[:, 2] - r[:, 1]):+7.3f}  "
+              f"{np.mean(r[:, 2] - r[:, 1]):+7.3f} {np.min(r[:, 2] - r[:, 1]):+7.3f} "
+              f"{np.mean(r[:, 7] - r[:, 1]):+7.3f} {np.mean(r[:, 8]):5.2f}  "
               f"{np.min(r[:, 3]):.4f}..{np.max(r[:, 3]):.4f}  {np.min(r[:, 4]):.5f}..{np.max(r[:, 4]):.5f}  "
-              f"{np.min(r[:, 5]):.4f}..{np.max(r[:, 5]):.4f}", flush=True)
+              f"{np.min(r[:, 5]):.4f}..{np.max(r[:, 5]):.4f}  {np.min(r[:, 6]):.3f}..{np.max(r[:, 6]):.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """consistency_probe tests: the projection moves towards the encoded image, lands in the bins, and\nleaves a decoded JPEG's luma (already in its bins) nearly alone."""
 import numpy as np
 
-from training.tools.consistency_probe import DCT8, _blocks, bins, compress_case, double_quantized, outside, project, quantized, rgb_to_ycc
+from training.tools.consistency_probe import (DCT8, SHIFTED_GRID_ABOVE, _blocks, bins, compress_case, double_quantized,
+                                             outside, project, quantized, rgb_to_ycc, shifted_grid)
 
 
 def smooth_image(h=64, w=96):
@@ -76,3 +77,11 @@ def test_double_quantized_tells_a_resaved_file():
         scores[case] = double_quantized(quantized(seen, luma, chroma)[0])
     assert scores["30"] < 0.02 and scores["70"] < 0.02, scores
     assert scores["10>30"] > 0.2 and scores["30>70"] > 0.2, scores
+
+
+def test_shifted_grid_tells_a_crop_between_saves():
+    rng = np.random.default_rng(5)
+    src = np.clip(smooth_image(256, 320).astype(float) + rng.normal(0, 3, (256, 320, 3)), 0, 255).astype(np.uint8)
+    once = shifted_grid(compress_case(src, "70")[0])
+    cropped = shifted_grid(compress_case(src, "20>70@4")[0])
+    assert once < SHIFTED_GRID_ABOVE < cropped, (once, cropped)
