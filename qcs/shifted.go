@@ -8,7 +8,7 @@ import (
 )
 
 // ShiftedGridAbove is the ShiftedGrid score above which a file counts as re-saved after a crop.
-// Files compressed once by libjpeg scored at most 0.16 at QF 50 and up, and up to 0.30 at QF 10–30
+// Files compressed once by libjpeg scored at most 0.16 at QF 50 and up, and up to 0.32 at QF 10–30
 // (so `--qcs auto` leaves some of those alone too); files compressed on one grid and again on
 // another scored 0.08–0.91, most over 0.3 (training/tools/consistency_probe.py's shifted_grid, on
 // Kodak24 and 11 BSDS500 images; models/fast.md, Projection).
