@@ -164,6 +164,9 @@ func ReadCoefficients(data []byte, info *Info) (*Coefficients, error) {
 		bh[i] = C.int(ceilDiv(info.Height*c.V, out.MaxV*8))
 		total += int(bw[i]) * int(bh[i]) * 64
 	}
+	if total == 0 {
+		return nil, errf(KindCorrupt, -1, "%dx%d frame", info.Width, info.Height)
+	}
 	coef := make([]int16, total)
 	var color C.int
 	var msg [C.JMSG_LENGTH_MAX]C.char

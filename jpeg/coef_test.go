@@ -106,6 +106,11 @@ func TestReadCoefficientsErrors(t *testing.T) {
 	if _, err := ReadCoefficients(broken, info); err == nil {
 		t.Error("a file cut inside its tables: no error")
 	}
+	empty := *info
+	empty.Width = 0
+	if _, err := ReadCoefficients(data, &empty); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("a 0-wide frame: %v, want corrupt", err)
+	}
 	twelve := *info
 	twelve.Precision = 12
 	if _, err := ReadCoefficients(data, &twelve); !errors.Is(err, ErrUnsupported) {
