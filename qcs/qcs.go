@@ -8,7 +8,7 @@
 // color space and at the resolution the encoder used (JFIF YCbCr, chroma averaged over its
 // sampling factors), and changes nothing else. α = ½ is the file's own interval; a smaller α
 // also pulls coefficients that are inside it but far from the middle, which measured better
-// (models/*.md, Projection).
+// (models/fast.md, Projection).
 //
 // It reads the coefficients from the file (jpeg.ReadCoefficients), so it sees exactly what the
 // decoder saw; the image must be in the file's stored orientation. The chroma averaging is
