@@ -249,6 +249,14 @@ func TestTagNamesInt8(t *testing.T) {
 	if got, want := TagFor("abc", &set, s), "jpegrestore/v1 input=abc model=f00d weights=int8-qdq ensemble=1 tile=1376 qcs=0.4 format=png q=0 cmyk=0"; got != want {
 		t.Errorf("projected tag %q, want %q", got, want)
 	}
+	for _, tc := range []struct {
+		cfg  ModelConfig
+		want string
+	}{{ModelConfig{}, "off"}, {ModelConfig{QCS: 0.5}, "0.5"}, {ModelConfig{QCS: 0.4, QCSAuto: true}, "auto:0.4"}} {
+		if got := tc.cfg.QCSName(); got != tc.want {
+			t.Errorf("%+v: QCSName %q, want %q", tc.cfg, got, tc.want)
+		}
+	}
 }
 
 // TestResumeListedAbsent: an output the listing did not show is not read, even when it exists by

@@ -63,6 +63,19 @@ type ModelConfig struct {
 	Found map[string]string `json:"found,omitempty"`
 }
 
+// QCSName names the DCT projection: "off", its alpha ("0.4"), or "auto:" and its alpha.
+func (c ModelConfig) QCSName() string { return qcsName(c.QCS, c.QCSAuto) }
+
+func qcsName(alpha float64, auto bool) string {
+	switch {
+	case alpha == 0:
+		return "off"
+	case auto:
+		return fmt.Sprintf("auto:%g", alpha)
+	}
+	return fmt.Sprintf("%g", alpha)
+}
+
 // Resolve returns the manifest path of a preset or path. A preset is looked up in Dir, else in
 // $JPEGRESTORE_MODELS, else where the launcher found it (Found) if that file exists here, else in
 // models/ under the working directory (or the repository root above it) and beside the

@@ -32,11 +32,8 @@ func TagFor(inputSHA string, set *Setting, s Settings) string {
 			model += " weights=" + inference.WeightsInt8
 		}
 		model += fmt.Sprintf(" ensemble=%d tile=%d", set.Ensemble, set.Tile)
-		switch {
-		case set.QCS > 0 && set.QCSAuto:
-			model += fmt.Sprintf(" qcs=auto:%g", set.QCS)
-		case set.QCS > 0:
-			model += fmt.Sprintf(" qcs=%g", set.QCS)
+		if set.QCS > 0 {
+			model += " qcs=" + qcsName(set.QCS, set.QCSAuto)
 		}
 	}
 	return fmt.Sprintf("%s input=%s model=%s format=%s q=%d cmyk=%d", TagVersion, inputSHA, model, s.Format, s.JPEGQuality, s.CMYK)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -98,13 +97,7 @@ func preload(models enhance.ModelConfig, rt transforms.Runtime, routes route.Rou
 	}
 	meta[report.MetaModels] = strings.Join(names, ", ")
 	// The DCT projection that finishes each restored image (package qcs): its alpha, or off.
-	meta["qcs"] = "off"
-	if models.QCS > 0 {
-		meta["qcs"] = strconv.FormatFloat(models.QCS, 'g', -1, 64)
-		if models.QCSAuto {
-			meta["qcs"] = "auto:" + meta["qcs"].(string)
-		}
-	}
+	meta["qcs"] = models.QCSName()
 	meta[report.MetaDeviceUsed] = strings.Join(used, ", ")
 	if len(notes) > 0 {
 		meta[report.MetaDeviceNote] = strings.Join(notes, "; ")
