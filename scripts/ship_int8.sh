@@ -4,8 +4,9 @@
 #   scripts/ship_int8.sh PRESET      PRESET: best (from best-float) or fast (from fast-float); both
 #                                    presets ship int8 by default
 #
-# 1. training/tools/quantize_int8.py with the calibration chosen for NAME (models/best.md and
-#    models/fast.md, Int8, say how it was chosen), into .train/int8/ship/;
+# 1. training/tools/quantize_int8.py with the calibration chosen for NAME, the int8 section of
+#    training/options/NAME.yml (models/best.md and models/fast.md, Int8, say how it was chosen), into
+#    .train/int8/ship/;
 # 2. its tiled-vs-whole-image difference at each overlap (go test -run TestMeasureOverlap
 #    ./gpuworker). It keeps the float model's overlap: int8 rounding turns the tiny differences a
 #    tile edge makes within the receptive field (232 px for best) into flipped codes, so the
@@ -20,8 +21,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 name=${1:?usage: scripts/ship_int8.sh best|fast}
 case $name in
-best) float=best-float preset=best calib=(--percentile 99.9 --keep-float head.,tail. --stream --stream-float enc.0.,dec.0.,up.0) ;;
-fast) float=fast-float preset=fast calib=(--percentile 99.9 --keep-float tail. --stream --stream-float enc.0.,dec.0.,up.0) ;;
+best) float=best-float preset=best ;;
+fast) float=fast-float preset=fast ;;
 *) echo "ship_int8: no calibration chosen for $name (best or fast)" >&2; exit 2 ;;
 esac
 work=.train/int8/ship/$name file=$preset-int8
@@ -30,7 +31,7 @@ PY=/usr/bin/python3
 export JPEGRESTORE_ORT_LIB=${JPEGRESTORE_ORT_LIB:-$PWD/.deps/onnxruntime/libonnxruntime.so.1}
 
 $PY training/tools/quantize_int8.py -opt "training/options/$preset.yml" --model "models/$float.onnx" \
-	--out "$work/$file.onnx" --name "$name" "${calib[@]}"
+	--out "$work/$file.onnx" --name "$name" --from-options
 JPEGRESTORE_MEASURE_OVERLAP=$PWD/$work/$file.json \
 	go test -count=1 -run TestMeasureOverlap -v ./gpuworker | grep '^overlap' | tee "$work/overlap.txt"
 ov=$($PY -c 'import json, sys; print(json.load(open(sys.argv[1]))["overlap"])' "models/$float.json")

@@ -1,5 +1,5 @@
 """Train a restoration network: python3 training/train.py -opt training/options/fast.yml [--minutes N]
-[--resume PATH | --init PATH] [--lr LR] [--device cpu|cuda] [--threads N] [--packed NPZ ...] [--out DIR] [--slim].
+[--resume PATH | --init PATH] [--lr LR] [--device cpu|cuda] [--threads N] [--packed NPZ ...] [--out DIR] [--slim] [--qat].
 
 Writes .train/<name>/latest.pt (model, EMA, optimizer, step, options) at the end of the time budget
 and every `logger.save_every_min` minutes, and logs to .train/<name>/train.log: step, loss, it/s, lr,
@@ -59,7 +59,7 @@ class Logger:
 
 
 def run(opt, minutes=None, resume=None, device="cpu", threads=None, out_dir=None, max_steps=None, slim=False,
-        init=None):
+        init=None, qat=False):
     """run trains per `opt` until `minutes` of wall time (or max_steps) pass; returns the JPEGModel."""
     if threads:
         torch.set_num_threads(threads)
@@ -81,10 +81,15 @@ def run(opt, minutes=None, resume=None, device="cpu", threads=None, out_dir=None
     elif init:
         grown = model.init_from(init)
         log(f"initialised from the weights of {init} ({grown} tensors widened); fresh optimizer and schedule")
+    if qat:
+        if not opt.get("int8"):
+            raise SystemExit("--qat needs the options' int8 section (the int8 export's calibration)")
+        model.enable_qat(opt["int8"])
+        log(f"quantization-aware: the int8 export's rounding ({opt['int8']}), float32, ranges of the start weights")
     ds.reseed(int(dopt["seed"]) * 1000003 + model.step)
     nparams = sum(p.numel() for p in model.net.parameters())
     log(f"start {opt['name']}: {nparams} params, {len(ds.images)} images, crop {ds.crop}, batch {bs}, "
-        f"device {device}, threads {torch.get_num_threads()}, bf16 {model.bf16}, lr {model.lr:g}, minutes {minutes}")
+        f"device {device}, threads {torch.get_num_threads()}, bf16 {model.bf16 and model.qat is None}, lr {model.lr:g}, minutes {minutes}")
 
     vopt = opt["datasets"].get("val") or {}
     val_dir = data_root(opt) / vopt["folder"] if vopt.get("folder") else None
@@ -188,6 +193,9 @@ def main():
                     help="training crop side instead of the options' (a multiple of 16; larger crops let the deep "
                     "levels see real context)")
     ap.add_argument("--batch", type=int, default=None, help="batch size instead of the options'")
+    ap.add_argument("--qat", action="store_true",
+                    help="quantization-aware: train through the rounding of the int8 export (options' int8 section; "
+                    "models/qat.py), e.g. a fine-tune with --init of the float model")
     ap.add_argument("--slim", action="store_true", help="checkpoints hold the EMA weights only (cannot resume)")
     a = ap.parse_args()
     if a.resume and a.init:
@@ -202,7 +210,7 @@ def main():
     if a.batch is not None:
         opt["datasets"]["train"]["batch_size"] = a.batch
     run(opt, minutes=a.minutes, resume=a.resume, device=a.device, threads=a.threads, out_dir=a.out,
-        max_steps=a.max_steps, slim=a.slim, init=a.init)
+        max_steps=a.max_steps, slim=a.slim, init=a.init, qat=a.qat)
 
 
 if __name__ == "__main__":

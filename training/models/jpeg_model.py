@@ -52,6 +52,17 @@ class JPEGModel:
             for p in self.net_ema.parameters():
                 p.requires_grad_(False)
         self.step = 0
+        self.qat = None
+
+    def enable_qat(self, int8):
+        """enable_qat makes every later train_step run the network with the rounding of its int8 export
+        (models/qat.py), in float32 (bf16 is coarser than the uint8 grid), at the ranges of today's
+        weights on the calibration crops. int8: the options' int8 section (percentile, crops,
+        keep_float, stream, stream_float), the calibration that scripts/ship_int8.sh exports with."""
+        from training.models.qat import QATForward, calibrate
+        stats = calibrate(self.net, crops=int(int8.get("crops", 64)), percentile=float(int8.get("percentile", 99.9)))
+        self.qat = QATForward(self.net, stats, keep_float=int8.get("keep_float", ()),
+                              stream_float=int8.get("stream_float", ()), stream=bool(int8.get("stream", False)))
 
     def lr_at(self, step, progress=None):
         """lr_at is the learning rate of `step`: linear warm-up, then cosine decay to lr*eta_min_ratio
@@ -88,8 +99,11 @@ class JPEGModel:
         lq, gt, qt = self._to(batch["lq"]), self._to(batch["gt"]), batch["qtable"].to(self.device)
         for g in self.optimizer.param_groups:
             g["lr"] = self.lr_at(self.step, progress)
-        with self._autocast():
-            out = self.net(lq, qt)
+        if self.qat is not None:
+            out = self.qat(lq, qt)
+        else:
+            with self._autocast():
+                out = self.net(lq, qt)
         loss = self.loss_fn(out.float(), gt)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

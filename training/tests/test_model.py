@@ -196,3 +196,23 @@ def test_dataset_refuses_val(tmp_path):
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(d / "a.png")
     with pytest.raises(ValueError):
         JPEGDataset({"folders": [str(d)], "crop": 32})
+
+
+def test_qat_steps_train_through_the_int8_rounding(data):
+    # calibrated on two crops of the real training photos (../shared/data/train/photos*), as train.py --qat does
+    opt = options(data, bf16=True)
+    batch = dataset(opt, data).batch(2)
+    model = JPEGModel(opt)
+    with torch.no_grad():  # a FiLM not at its zero start, so that the qtable embedding gets gradients too
+        for name, p in model.net.named_parameters():
+            if "film" in name:
+                p.normal_(0, 0.2)
+    model.enable_qat({"percentile": 99.9, "crops": 2, "keep_float": ["tail."], "stream": True,
+                      "stream_float": ["enc.0."]})
+    lq, qt = batch["lq"].float() / 255, batch["qtable"]
+    with torch.no_grad():
+        assert not torch.equal(model.qat(lq, qt), model.net(lq, qt))
+    before = [p.detach().clone() for p in model.net.parameters()]
+    assert np.isfinite(float(model.train_step(batch)))
+    same = [n for a, (n, p) in zip(before, model.net.named_parameters()) if torch.equal(a, p)]
+    assert not same, same

@@ -21,3 +21,13 @@ def test_shipped_options_name_their_preset():
     assert [f.stem for f in files] == ["best", "fast"]
     for f in files:
         assert load_options(f)["name"] == f.stem
+
+
+def test_int8_section_is_the_shipped_calibration():
+    # scripts/ship_int8.sh exports with the options' int8 section and train.py --qat trains through it:
+    # it must be the calibration the shipped int8 model's manifest records.
+    import json
+    for preset in ("fast", "best"):
+        int8 = load_options(TRAINING_DIR / "options" / f"{preset}.yml")["int8"]
+        shipped = json.loads((TRAINING_DIR.parent / "models" / f"{preset}.json").read_text())["quantization"]
+        assert {k: shipped[k] for k in int8} == int8, preset

@@ -2,7 +2,7 @@
 
 python3 training/tools/quantize_int8.py -opt training/options/fast.yml --model models/fast-float.onnx \
     --out .train/int8/fast-int8.onnx [--crops 64] [--keep-float tail.] [--percentile 99.9] \
-    [--stream [--stream-float enc.0.,dec.0.,up.0]]
+    [--stream [--stream-float enc.0.,dec.0.,up.0]] [--from-options]
 
 Every Conv of the ONNX model gets QuantizeLinear/DequantizeLinear pairs in the form ONNX Runtime fuses
 into int8 convolutions (VNNI on these CPUs): weights int8, symmetric, per output channel; bias int32 at
@@ -19,6 +19,8 @@ With --stream the residual stream between the Convs (each block's x + h * scale 
 sum) is quantized too, over the ranges of those terms on the same crops, so that ONNX Runtime runs it
 as QLinearMul/QLinearAdd instead of float passes over the image; --stream-float names blocks and
 skips whose stream stays float (qdq, stream_nodes).
+--from-options takes all of these from the options' int8 section: the calibration shipped, which
+train.py --qat also trains through (models/qat.py).
 The manifest beside --out is the float model's with the new file, sha256, name (--name, or the float
 one's + "-int8"), weights "int8-qdq" and the calibration (quantization), and no PSNR table: measure it with `bin/jpegrestore eval --model OUT.json` and the speed with
 `JPEGRESTORE_BENCH_MODEL=OUT.json go test -run '^$' -bench RawSession ./gpuworker` beside the float one.
@@ -331,9 +333,19 @@ def main():
                     help="quantize the residual stream too (the blocks' FiLM products and sums, the skip sums)")
     ap.add_argument("--stream-float", default="",
                     help="with --stream: comma-separated name prefixes of blocks (enc.0.) and skips (up.0) whose stream stays float")
+    ap.add_argument("--from-options", action="store_true",
+                    help="the calibration of the options' int8 section (percentile, crops, keep_float, stream, "
+                    "stream_float: the shipped one, which train.py --qat trains through) instead of the flags")
     ap.add_argument("--name", default="", help="the int8 model's name in its manifest (default: the float one's + \"-int8\")")
     a = ap.parse_args()
-    net = build_arch(load_options(a.opt)["network_g"]).eval()
+    opt = load_options(a.opt)
+    if a.from_options:
+        if not opt.get("int8"):
+            raise SystemExit(f"--from-options: {a.opt} has no int8 section")
+        c = opt["int8"]
+        a.percentile, a.crops, a.stream = float(c.get("percentile", 100.0)), int(c.get("crops", 64)), bool(c.get("stream"))
+        a.keep_float, a.stream_float = ",".join(c.get("keep_float", ())), ",".join(c.get("stream_float", ()))
+    net = build_arch(opt["network_g"]).eval()
     result = net.load_state_dict(load_weights(a.model), strict=False)
     if result.missing_keys:
         raise SystemExit(f"{a.model} lacks {result.missing_keys}: not the arch of {a.opt}")
